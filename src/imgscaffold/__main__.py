@@ -1,0 +1,3 @@
+from imgscaffold.cli import main
+
+main()
