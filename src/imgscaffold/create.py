@@ -21,7 +21,13 @@ from imgscaffold.errors import (
     TemplateSourceError,
     UsageError,
 )
-from imgscaffold.template import canonical_source, embedded_template, release_ref
+from imgscaffold.template import (
+    Question,
+    canonical_source,
+    embedded_template,
+    questions,
+    release_ref,
+)
 
 ANSWERS_FILE = ".copier-answers.yml"
 _VALIDATION = re.compile(r"Validation error for question '(?P<name>[^']+)': (?P<msg>.*)")
@@ -59,6 +65,8 @@ def create_repository(
     _check_destination(dest, force=force)
     if vcs_ref and not template:
         raise UsageError("--vcs-ref needs --template: the embedded template has one version")
+    if template is None:
+        _check_types(layers.merged(), questions(embedded_template()))
     with tempfile.TemporaryDirectory(prefix="imgscaffold-") as tmp:
         src = template or str(_plain_copy(embedded_template(), Path(tmp) / "template"))
         # The staging folder carries DEST's name: the template derives defaults from it.
@@ -87,6 +95,22 @@ def create_repository(
         ref=answers.get("_commit"),
         commit=commit,
     )
+
+
+def _check_types(answers: dict[str, Any], asked: list[Question]) -> None:
+    """Catch answers of the wrong kind before copier does, naming the question."""
+    kinds: dict[str, tuple[type, str]] = {"int": (int, "a whole number"), "float": (float, "a number")}
+    for question in asked:
+        if question.name not in answers or question.type not in kinds:
+            continue
+        kind, what = kinds[question.type]
+        value = answers[question.name]
+        try:
+            kind(value)
+        except (TypeError, ValueError):
+            raise AnswerError(
+                f"invalid answer for {question.name}: must be {what}, got {value!r}"
+            ) from None
 
 
 def _plain_copy(root: Path, into: Path) -> Path:
