@@ -48,10 +48,23 @@ def main() -> None:
         new_times: list[float] = []
         copy_times: list[float] = []
         for i in range(args.runs):
-            new_times.append(_timed([imgscaffold, "new", str(work / f"new{i}" / "demo"),
-                                     "--defaults"]))
-            copy_times.append(_timed([copier, "copy", "--quiet", "--defaults", "--vcs-ref",
-                                      "HEAD", str(source), str(work / f"copy{i}" / "demo")]))
+            new_times.append(
+                _timed([imgscaffold, "new", str(work / f"new{i}" / "demo"), "--defaults"])
+            )
+            copy_times.append(
+                _timed(
+                    [
+                        copier,
+                        "copy",
+                        "--quiet",
+                        "--defaults",
+                        "--vcs-ref",
+                        "HEAD",
+                        str(source),
+                        str(work / f"copy{i}" / "demo"),
+                    ]
+                )
+            )
         help_time = _median_of(args.runs, lambda _: [imgscaffold, "--help"])
         copier_help = _median_of(args.runs, lambda _: [copier, "--help"])
         python_start = _median_of(args.runs, lambda _: [sys.executable, "-c", "pass"])

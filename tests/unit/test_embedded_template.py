@@ -29,7 +29,8 @@ def _tree(root: Path) -> dict[str, bytes]:
         if rel.name == ".copier-answers.yml":
             # Where the template came from differs by design; the answers must not.
             content = b"".join(
-                line for line in content.splitlines(keepends=True)
+                line
+                for line in content.splitlines(keepends=True)
                 if not line.startswith((b"_src_path:", b"_commit:"))
             )
         files[str(rel)] = content
@@ -46,9 +47,20 @@ def clean_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_render_equals_git_render(clean_clone: Path, tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(wheels), str(clean_clone)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(wheels),
+            str(clean_clone),
+        ],
+        check=True,
+        capture_output=True,
     )
     (wheel,) = wheels.glob("imgscaffold-*.whl")
     unpacked = tmp_path / "unpacked"
@@ -60,8 +72,9 @@ def test_wheel_render_equals_git_render(clean_clone: Path, tmp_path: Path) -> No
     from_wheel = tmp_path / "a" / "orders"
     from_git = tmp_path / "b" / "orders"
     copier.run_copy(str(embedded), from_wheel, data=ANSWERS, defaults=True, quiet=True)
-    copier.run_copy(str(clean_clone), from_git, data=ANSWERS, defaults=True, quiet=True,
-                    vcs_ref="HEAD")
+    copier.run_copy(
+        str(clean_clone), from_git, data=ANSWERS, defaults=True, quiet=True, vcs_ref="HEAD"
+    )
     wheel_files, git_files = _tree(from_wheel), _tree(from_git)
     assert sorted(wheel_files) == sorted(git_files)
     for name in wheel_files:
@@ -74,6 +87,7 @@ def test_wheel_render_equals_git_render(clean_clone: Path, tmp_path: Path) -> No
 def test_new_renders_what_copier_renders_from_the_embedded_template(tmp_path: Path) -> None:
     created = create_repository(tmp_path / "a" / "orders", layers=AnswerLayers(cli=ANSWERS))
     plain = tmp_path / "b" / "orders"
-    copier.run_copy(str(embedded_template()), plain, data=ANSWERS, defaults=True, quiet=True,
-                    vcs_ref="HEAD")
+    copier.run_copy(
+        str(embedded_template()), plain, data=ANSWERS, defaults=True, quiet=True, vcs_ref="HEAD"
+    )
     assert _tree(created.path) == _tree(plain)

@@ -19,8 +19,11 @@ CTRL_C = "\x03"
 
 def _spawn(dest: Path) -> pexpect.spawn:
     child = pexpect.spawn(
-        sys.executable, ["-m", "imgscaffold", "new", str(dest)],
-        encoding="utf-8", timeout=30, dimensions=(60, 250),
+        sys.executable,
+        ["-m", "imgscaffold", "new", str(dest)],
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(60, 250),
         # pexpect does not answer cursor-position requests; without this each prompt waits.
         env={**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"},
     )

@@ -26,11 +26,16 @@ def test_defaults_render_a_committed_repository(tmp_path: Path) -> None:
     done = run_cli("new", str(tmp_path / "demo"), "--defaults")
     assert done.returncode == 0, done.stderr
     repo = tmp_path / "demo"
-    log = subprocess.run(["git", "-C", str(repo), "log", "--oneline"], capture_output=True,
-                         text=True, check=True).stdout.splitlines()
+    log = subprocess.run(
+        ["git", "-C", str(repo), "log", "--oneline"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     assert len(log) == 1
-    status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain"],
-                            capture_output=True, text=True, check=True).stdout
+    status = subprocess.run(
+        ["git", "-C", str(repo), "status", "--porcelain"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert status == ""
     assert "Next steps" in done.stdout
 
@@ -56,8 +61,17 @@ def test_layers_preset_data_file_and_data(tmp_path: Path) -> None:
     preset.write_text("organisation: ACME\nregistry: reg.acme.test\nlicense: MIT\n")
     data_file = tmp_path / "data.yml"
     data_file.write_text("registry: reg2.acme.test\nservice_port: 9000\n")
-    done = run_cli("new", str(tmp_path / "svc"), "--defaults", "--preset", str(preset),
-                   "--data-file", str(data_file), "--data", "service_port=9100")
+    done = run_cli(
+        "new",
+        str(tmp_path / "svc"),
+        "--defaults",
+        "--preset",
+        str(preset),
+        "--data-file",
+        str(data_file),
+        "--data",
+        "service_port=9100",
+    )
     assert done.returncode == 0, done.stderr
     answers = _answers(tmp_path / "svc")
     assert answers["organisation"] == "ACME"
@@ -105,7 +119,7 @@ BAD_ANSWERS = [
     ("service_name=a/b", "service_name"),
     ("service_name=../x", "service_name"),
     ("service_name=" + "a" * 64, "at most 63"),
-    ("description=say \"hi\"", "description"),
+    ('description=say "hi"', "description"),
     ("description=it's", "description"),
     ("description=$(reboot)", "description"),
     ("description=`id`", "description"),
@@ -186,8 +200,10 @@ def test_unreadable_answer_files_are_refused(
 
 
 def test_unknown_question_is_refused(tmp_path: Path) -> None:
-    _assert_refused(run_cli("new", str(tmp_path / "o"), "--defaults", "-d", "colour=red"),
-                    "unknown question(s): colour")
+    _assert_refused(
+        run_cli("new", str(tmp_path / "o"), "--defaults", "-d", "colour=red"),
+        "unknown question(s): colour",
+    )
     assert not (tmp_path / "o").exists()
 
 
@@ -203,8 +219,9 @@ def test_no_terminal_without_defaults_is_refused(tmp_path: Path) -> None:
 
 
 def test_vcs_ref_needs_a_template(tmp_path: Path) -> None:
-    _assert_refused(run_cli("new", str(tmp_path / "o"), "--defaults", "--vcs-ref", "v1"),
-                    "--template")
+    _assert_refused(
+        run_cli("new", str(tmp_path / "o"), "--defaults", "--vcs-ref", "v1"), "--template"
+    )
 
 
 def test_help_explains_the_layers() -> None:
@@ -221,8 +238,9 @@ def test_template_from_a_git_source_at_a_ref(tmp_path: Path) -> None:
     clone = tmp_path / "tpl"
     subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(clone)], check=True)
     subprocess.run(["git", "-C", str(clone), "tag", "v9.9.9"], check=True)
-    done = run_cli("new", str(tmp_path / "svc"), "--defaults", "--template", str(clone),
-                   "--vcs-ref", "v9.9.9")
+    done = run_cli(
+        "new", str(tmp_path / "svc"), "--defaults", "--template", str(clone), "--vcs-ref", "v9.9.9"
+    )
     assert done.returncode == 0, done.stderr
     answers = _answers(tmp_path / "svc")
     assert answers["_commit"] == "v9.9.9"

@@ -1,0 +1,83 @@
+"""Fixtures of the engine tests: the test bed, one rendered repository and one CI build per variant.
+
+The expensive step, `ci/build.sh` on a freshly rendered repository, runs once per variant
+(stack x CI provider, discovered from copier.yml); the checks share its image.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.pipeline import Build, BuiltImage, Pipeline
+from tests.e2e.providers import branch_build
+from tests.e2e.testbed import Engine, Testbed, open_testbed
+from tests.e2e.variants import Variant, discover_variants, render
+
+VARIANTS = discover_variants()
+
+
+@pytest.fixture(scope="session")
+def bed(engine: Engine) -> Iterator[Testbed]:
+    """Our own loopback registry and stand-in base images on the session's engine."""
+    testbed = open_testbed(engine)
+    yield testbed
+    for problem in testbed.close():
+        warnings.warn(f"test bed cleanup: {problem}", stacklevel=1)
+
+
+@pytest.fixture(scope="session", params=VARIANTS, ids=[v.id for v in VARIANTS])
+def variant(request: pytest.FixtureRequest) -> Variant:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def script_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every script run's output, kept for reading after a failure."""
+    return tmp_path_factory.mktemp("logs") / "scripts.log"
+
+
+@pytest.fixture(scope="session")
+def pipeline(
+    bed: Testbed, variant: Variant, tmp_path_factory: pytest.TempPathFactory, script_log: Path
+) -> Pipeline:
+    """The variant rendered with the registry answer pointing at the test bed, committed on main."""
+    repo = tmp_path_factory.mktemp(variant.id) / "repo"
+    answers = render(variant, repo, bed.registry.host)
+    return Pipeline(
+        bed=bed,
+        variant=variant,
+        repo=repo,
+        answers=answers,
+        standin=bed.standin(variant.stack),
+        logs=script_log,
+    )
+
+
+@pytest.fixture(scope="session")
+def build_timestamp() -> int:
+    return int(time.time())
+
+
+@pytest.fixture(scope="session")
+def ci_build(pipeline: Pipeline, build_timestamp: int) -> Build:
+    """`ci/build.sh` for a push to main, once per variant."""
+    return pipeline.build(branch_build("main"), timestamp=build_timestamp)
+
+
+@pytest.fixture(scope="session")
+def image(ci_build: Build, bed: Testbed) -> BuiltImage:
+    data = json.loads(bed.engine.docker("image", "inspect", ci_build.image).stdout)
+    return BuiltImage(reference=ci_build.image, inspect=data[0])
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Path:
+    """A directory the container's non-root user can read when it is bind-mounted."""
+    tmp_path.chmod(0o755)
+    return tmp_path

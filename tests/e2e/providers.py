@@ -1,0 +1,177 @@
+"""The environment each CI provider sets for a branch, a pull-request and a release-tag build.
+
+The rendered `ci/` scripts read these variables (mapped once, in `ci/lib.sh`). The engine
+tests run the scripts with exactly what the provider would set, so a provider that this
+module does not know makes the tests fail: add it here when the template gains it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from ruamel.yaml import YAML
+
+EventKind = Literal["branch", "pull_request", "tag"]
+
+RUN_ID = "4242424242"
+
+SCRUBBED_PREFIXES = (
+    "GITHUB_",
+    "GITLAB_",
+    "CI_",
+    "RUNNER_",
+    "BUILDKITE",
+    "CIRCLE",
+    "JENKINS",
+    "TRAVIS",
+)
+SCRUBBED_NAMES = frozenset(
+    {"CI", "IMAGE_NAME", "BASE_IMAGE", "BUILD_TIMESTAMP", "REGISTRY_TLS_VERIFY"}
+)
+"""Variables a developer's or a real CI's environment might leak into the simulated one."""
+
+
+class UnknownProvider(Exception):
+    """A `ci_provider` choice of copier.yml that the engine tests cannot simulate yet."""
+
+
+@dataclass(frozen=True)
+class CiEvent:
+    """What triggered a pipeline: a branch push, a pull request or a release tag."""
+
+    kind: EventKind
+    name: str
+    """The branch name, the pull request's head branch, or the tag."""
+    pr_number: int = 0
+    base_branch: str = "main"
+
+
+def branch_build(branch: str = "main") -> CiEvent:
+    return CiEvent(kind="branch", name=branch)
+
+
+def pull_request_build(
+    number: int, head_branch: str = "feature/notes", base_branch: str = "main"
+) -> CiEvent:
+    return CiEvent(kind="pull_request", name=head_branch, pr_number=number, base_branch=base_branch)
+
+
+def release_build(tag: str) -> CiEvent:
+    return CiEvent(kind="tag", name=tag)
+
+
+def github_environment(event: CiEvent, *, commit: str, repository_url: str) -> dict[str, str]:
+    """What GitHub Actions sets for `push` (branch or tag) and `pull_request` workflows."""
+    if event.kind == "pull_request":
+        ref = f"refs/pull/{event.pr_number}/merge"
+        ref_name, ref_type, head, base = (
+            f"{event.pr_number}/merge",
+            "branch",
+            event.name,
+            event.base_branch,
+        )
+    elif event.kind == "tag":
+        ref, ref_name, ref_type, head, base = f"refs/tags/{event.name}", event.name, "tag", "", ""
+    else:
+        ref, ref_name, ref_type, head, base = (
+            f"refs/heads/{event.name}",
+            event.name,
+            "branch",
+            "",
+            "",
+        )
+    url = urlparse(repository_url)
+    return {
+        "CI": "true",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "pull_request" if event.kind == "pull_request" else "push",
+        "GITHUB_REF": ref,
+        "GITHUB_REF_NAME": ref_name,
+        "GITHUB_REF_TYPE": ref_type,
+        "GITHUB_HEAD_REF": head,
+        "GITHUB_BASE_REF": base,
+        "GITHUB_SHA": commit,
+        "GITHUB_RUN_ID": RUN_ID,
+        "GITHUB_SERVER_URL": f"{url.scheme}://{url.netloc}",
+        "GITHUB_REPOSITORY": url.path.strip("/"),
+    }
+
+
+def github_build_url(repository_url: str) -> str:
+    """The page of the workflow run, as GitHub links it."""
+    return f"{repository_url.rstrip('/')}/actions/runs/{RUN_ID}"
+
+
+def github_job_environment(repo: Path, script: str) -> dict[str, str]:
+    """The literal `env:` of the workflow, job and step that run `script`."""
+    found: list[dict[str, str]] = []
+    for workflow_file in sorted((repo / ".github" / "workflows").glob("*.y*ml")):
+        workflow = YAML(typ="safe").load(workflow_file.read_text()) or {}
+        for job in (workflow.get("jobs") or {}).values():
+            for step in job.get("steps") or []:
+                if script in str(step.get("run", "")).split():
+                    found.append(
+                        {
+                            **literal(workflow.get("env")),
+                            **literal(job.get("env")),
+                            **literal(step.get("env")),
+                        }
+                    )
+    if len(found) != 1:
+        raise AssertionError(f"{len(found)} workflow steps run {script}; expected exactly one")
+    return found[0]
+
+
+def literal(env: Any) -> dict[str, str]:
+    """Variables with literal values; expressions such as secrets stay unset here."""
+    return {str(k): str(v) for k, v in (env or {}).items() if "${{" not in str(v)}
+
+
+PROVIDERS = {
+    "github": (github_environment, github_build_url, github_job_environment),
+}
+
+
+def known_provider(provider: str) -> None:
+    if provider not in PROVIDERS:
+        raise UnknownProvider(
+            f"copier.yml offers ci_provider {provider!r}, which tests/e2e/providers.py cannot "
+            f"simulate; add the variables its CI sets for branch, pull-request and tag builds "
+            f"(known: {', '.join(sorted(PROVIDERS))})"
+        )
+
+
+def ci_environment(
+    provider: str, event: CiEvent, *, commit: str, repository_url: str
+) -> dict[str, str]:
+    """The provider's variables for one pipeline run on `commit`."""
+    known_provider(provider)
+    environment, _, _ = PROVIDERS[provider]
+    return environment(event, commit=commit, repository_url=repository_url)
+
+
+def build_url(provider: str, repository_url: str) -> str:
+    """The URL of the simulated run, which images carry as `io.imgscaffold.build.url`."""
+    known_provider(provider)
+    _, url, _ = PROVIDERS[provider]
+    return url(repository_url)
+
+
+def job_environment(provider: str, repo: Path, script: str) -> dict[str, str]:
+    """What the rendered CI file itself sets for the step that runs `script` (e.g. `ci/test.sh`)."""
+    known_provider(provider)
+    _, _, job = PROVIDERS[provider]
+    return job(repo, script)
+
+
+def scrubbed(environment: Mapping[str, str]) -> dict[str, str]:
+    """The environment without any CI or override variables leaking in from outside."""
+    return {
+        key: value
+        for key, value in environment.items()
+        if key not in SCRUBBED_NAMES and not key.startswith(SCRUBBED_PREFIXES)
+    }

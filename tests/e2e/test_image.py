@@ -1,0 +1,120 @@
+"""What `docker image inspect` proves about the image `ci/build.sh` built for a push to main."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import pytest
+
+from tests.e2e.pipeline import Build, BuiltImage, Pipeline
+from tests.e2e.providers import build_url
+
+pytestmark = pytest.mark.engine
+
+OCI = "org.opencontainers.image."
+OCI_KEYS = (
+    "created", "revision", "version", "source", "url", "title", "description", "licenses",
+    "vendor", "authors", "documentation", "base.name", "base.digest",
+)  # fmt: skip
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+RELEASE_VERSION = re.compile(r"^v?\d+\.\d+\.\d+$")
+TAG_SYNTAX = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+def test_row1_runs_as_a_numeric_non_root_user(image: BuiltImage) -> None:
+    user = image.config.get("User") or ""
+    uid, _, gid = user.partition(":")
+    assert uid.isdigit() and int(uid) != 0, f".Config.User is {user!r}"
+    assert not gid or gid.isdigit(), f".Config.User group is not numeric: {user!r}"
+
+
+def test_row1_entrypoint_and_command_are_exec_form(image: BuiltImage) -> None:
+    for key in ("Entrypoint", "Cmd"):
+        value = image.config.get(key) or []
+        assert value, f"no {key}"
+        assert value[:2] not in (["/bin/sh", "-c"], ["sh", "-c"]), f"{key} is shell form: {value}"
+
+
+def test_row11_every_oci_label_is_set_and_none_is_empty(image: BuiltImage) -> None:
+    missing = [key for key in OCI_KEYS if not (image.labels.get(OCI + key) or "").strip()]
+    assert not missing, f"missing or empty labels: {missing}"
+    empty = [key for key, value in image.labels.items() if not value.strip()]
+    assert not empty, f"empty labels: {empty}"
+
+
+def test_row11_labels_are_the_build_arguments(
+    image: BuiltImage, ci_build: Build, pipeline: Pipeline
+) -> None:
+    labels, answers = image.labels, pipeline.answers
+    assert labels[OCI + "revision"] == ci_build.image_env["COMMIT"]
+    assert labels[OCI + "version"] == ci_build.image_env["VERSION"]
+    assert labels[OCI + "base.digest"] == ci_build.image_env["BASE_DIGEST"]
+    assert labels[OCI + "description"] == answers["description"]
+    assert labels[OCI + "licenses"] == answers["license"]
+    assert labels[OCI + "vendor"] == answers["organisation"]
+    assert answers["maintainer_email"] in labels[OCI + "authors"]
+    assert labels[OCI + "title"] == answers["service_name"]
+
+
+def test_row11_created_is_rfc3339(image: BuiltImage, build_timestamp: int) -> None:
+    created = image.labels[OCI + "created"]
+    assert RFC3339.match(created), f"created label {created!r} is not RFC 3339"
+    when = datetime.fromisoformat(created.replace("Z", "+00:00").replace("z", "+00:00")).timestamp()
+    assert abs(when - build_timestamp) < 24 * 3600, f"created {created} is not the build's time"
+
+
+def test_row10_revision_is_the_built_commit_and_source_the_repository(
+    image: BuiltImage, ci_build: Build, pipeline: Pipeline
+) -> None:
+    assert ci_build.commit == pipeline.head()
+    assert image.labels[OCI + "revision"] == ci_build.commit
+    assert len(ci_build.commit) == 40
+    assert image.labels[OCI + "source"] == pipeline.answers["repository_url"]
+
+
+def test_row10_branch_build_version_is_not_a_release(image: BuiltImage) -> None:
+    version = image.labels[OCI + "version"]
+    assert not RELEASE_VERSION.match(version), f"a branch build claims release version {version}"
+
+
+def test_row8_base_labels_name_the_real_base_image(
+    image: BuiltImage, pipeline: Pipeline, ci_build: Build
+) -> None:
+    standin = pipeline.standin
+    assert image.labels[OCI + "base.digest"] == standin.digest
+    assert image.labels[OCI + "base.name"] in (standin.name, standin.reference)
+    assert ci_build.image_env["BASE_IMAGE"] in (standin.name, standin.reference)
+    assert ci_build.image_env["BASE_DIGEST"] == standin.digest
+
+
+def test_row15_ci_builds_are_labelled_as_ci_builds(image: BuiltImage, pipeline: Pipeline) -> None:
+    assert image.labels.get("io.imgscaffold.build.kind") == "ci"
+    expected = build_url(pipeline.variant.provider, str(pipeline.answers["repository_url"]))
+    assert image.labels.get("io.imgscaffold.build.url") == expected
+
+
+def test_row12_exactly_one_healthcheck_with_explicit_timing(image: BuiltImage) -> None:
+    health = image.config.get("Healthcheck") or {}
+    probe = health.get("Test") or []
+    assert probe and probe[0] in ("CMD", "CMD-SHELL"), f"no HEALTHCHECK: {health}"
+    for key in ("Interval", "Timeout", "StartPeriod", "Retries"):
+        assert int(health.get(key) or 0) > 0, f"HEALTHCHECK has no explicit {key}: {health}"
+
+
+def test_row6_branch_build_gets_one_unique_tag(
+    image: BuiltImage, ci_build: Build, build_timestamp: int
+) -> None:
+    env = ci_build.image_env
+    assert env["UNIQUE_TAG"] == f"main-{ci_build.commit[:7]}-{build_timestamp}"
+    assert TAG_SYNTAX.match(env["UNIQUE_TAG"])
+    assert env["IMAGE"] == f"{env['IMAGE_NAME']}:{env['UNIQUE_TAG']}"
+    tags = [ref.rsplit(":", 1)[1] for ref in image.inspect.get("RepoTags") or []]
+    assert env["UNIQUE_TAG"] in tags
+    assert not [t for t in tags if t == "latest" or RELEASE_VERSION.match(t)], (
+        f"a build made release tags: {tags}"
+    )
+
+
+def test_row6_image_name_defaults_to_the_answers(ci_build: Build, pipeline: Pipeline) -> None:
+    assert ci_build.image_env["IMAGE_NAME"] == pipeline.default_image_name

@@ -1,0 +1,40 @@
+"""The engine tests cover every variant copier.yml offers (no engine needed to check that)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e import providers
+from tests.e2e.providers import branch_build, pull_request_build, release_build
+from tests.e2e.testbed import STANDIN_PACKAGES
+from tests.e2e.variants import discover_variants, question_choices
+
+
+def test_variants_are_every_stack_with_every_provider() -> None:
+    variants = discover_variants()
+    stacks, provider_names = question_choices("stack"), question_choices("ci_provider")
+    assert stacks and provider_names
+    assert len(variants) == len(stacks) * len(provider_names)
+
+
+def test_every_ci_provider_is_simulated() -> None:
+    for provider in question_choices("ci_provider"):
+        for event in (branch_build("main"), pull_request_build(7), release_build("v1.2.3")):
+            environment = providers.ci_environment(
+                provider, event, commit="0" * 40, repository_url="https://example.org/team/app"
+            )
+            assert environment, f"{provider} sets no variables for {event}"
+
+
+def test_every_stack_has_a_stand_in_base_image() -> None:
+    missing = [stack for stack in question_choices("stack") if stack not in STANDIN_PACKAGES]
+    assert not missing, (
+        f"add stand-in packages for {missing} to tests/e2e/testbed.py STANDIN_PACKAGES"
+    )
+
+
+def test_an_unknown_provider_fails_loudly() -> None:
+    with pytest.raises(providers.UnknownProvider, match=r"tests/e2e/providers\.py"):
+        providers.ci_environment(
+            "nowhere", branch_build(), commit="0" * 40, repository_url="https://x.org/a/b"
+        )

@@ -1,0 +1,108 @@
+"""Every rendered repository the template can produce, and rendering one for the engine tests.
+
+The variants are read from copier.yml (every `stack` choice times every `ci_provider`
+choice), so a new stack or provider is covered by the engine tests as soon as it is offered.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import copier
+from ruamel.yaml import YAML
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_ROOT = Path(os.environ.get("IMGSCAFFOLD_E2E_TEMPLATE") or REPO_ROOT)
+"""The template to render: this working tree, or a mutated copy when testing the tests."""
+COPIER_YML = TEMPLATE_ROOT / "copier.yml"
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "imgscaffold e2e",
+    "GIT_AUTHOR_EMAIL": "e2e@example.org",
+    "GIT_COMMITTER_NAME": "imgscaffold e2e",
+    "GIT_COMMITTER_EMAIL": "e2e@example.org",
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One combination of answers that changes what is rendered: stack and CI provider."""
+
+    stack: str
+    provider: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.stack}-{self.provider}"
+
+
+def question_choices(question: str, copier_yml: Path = COPIER_YML) -> list[str]:
+    """The values (not the labels) a copier question offers."""
+    spec = YAML(typ="safe").load(copier_yml.read_text())[question]
+    choices = spec["choices"]
+    values = list(choices.values()) if isinstance(choices, dict) else list(choices)
+    return [str(v["value"] if isinstance(v, dict) else v) for v in values]
+
+
+def discover_variants(copier_yml: Path = COPIER_YML) -> list[Variant]:
+    """Every stack with every CI provider."""
+    return [
+        Variant(stack=stack, provider=provider)
+        for stack in question_choices("stack", copier_yml)
+        for provider in question_choices("ci_provider", copier_yml)
+    ]
+
+
+def answers_for(variant: Variant, registry_host: str) -> dict[str, Any]:
+    """Answers that differ from the defaults where a default could hide a hard-coded value."""
+    return {
+        "service_name": f"notes-{variant.stack}",
+        "description": "Keeps short notes for the imgscaffold engine tests.",
+        "organisation": "Imgscaffold E2E",
+        "maintainer_name": "E2E maintainers",
+        "maintainer_email": "e2e-maintainers@example.org",
+        "registry": registry_host,
+        "image_repository": f"e2e/notes-{variant.id}",
+        "stack": variant.stack,
+        "ci_provider": variant.provider,
+        "service_port": 8123,
+        "health_path": "/livez",
+        "data_dir": "/var/lib/notes",
+        "license": "MIT",
+    }
+
+
+def git(repo: Path, *args: str, timeout: float = 60) -> str:
+    """Run git in a rendered repository with a fixed identity; returns stdout."""
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args],
+        env={**os.environ, **GIT_IDENTITY},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed in {repo}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def render(variant: Variant, destination: Path, registry_host: str) -> dict[str, Any]:
+    """Render the working tree's template and commit it on `main`; returns the answers used."""
+    answers = answers_for(variant, registry_host)
+    with warnings.catch_warnings():
+        # The template is the uncommitted working tree while it is being developed.
+        warnings.simplefilter("ignore")
+        copier.run_copy(
+            str(TEMPLATE_ROOT), destination, data=answers, defaults=True, unsafe=False, quiet=True
+        )
+    git(destination, "init", "-q", "-b", "main")
+    git(destination, "add", "-A")
+    git(destination, "commit", "-q", "-m", "Render the repository with imgscaffold")
+    recorded = YAML(typ="safe").load((destination / ".copier-answers.yml").read_text())
+    return {**answers, **{k: v for k, v in recorded.items() if not k.startswith("_")}}
