@@ -165,10 +165,10 @@ def test_row15_local_build_is_marked_development_and_never_pushed(
     local = pipeline.clone(
         tmp_path / "local", image_name=f"{bed.registry.host}/e2e/{pipeline.variant.id}-local"
     )
-    before = bed.engine.image_ids()
+    before = bed.engine.image_ids(local.effective_image_name)
     result = local.run("local_build.sh", None)
     assert result.returncode == 0, result.report()
-    new = bed.engine.image_ids() - before
+    new = bed.engine.image_ids(local.effective_image_name) - before
     tagged = [bed.engine.inspect(i) for i in new if bed.engine.inspect(i).get("RepoTags")]
     assert len(tagged) == 1, f"local_build.sh should make one tagged image, made {len(tagged)}"
     labels = tagged[0]["Config"]["Labels"]

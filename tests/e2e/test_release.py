@@ -121,11 +121,13 @@ def test_row4_release_retags_the_tested_digest_without_building(
 ) -> None:
     p = scenario(pipeline, bed, tmp_path, "release")
     shipped = ship(p, branch_build("main"), new_commit=False, tested=True)
-    images_before = bed.engine.image_ids()
+    images_before = bed.engine.image_ids(p.effective_image_name)
     result = release(p, "v1.0.0")
     assert result.returncode == 0, result.report()
     assert not built_anything(result), f"ci/release.sh ran a build: {result.docker_calls}"
-    assert bed.engine.image_ids() == images_before, "ci/release.sh created images"
+    assert bed.engine.image_ids(p.effective_image_name) == images_before, (
+        "ci/release.sh created images"
+    )
     expected = {
         **pushed_tags(shipped),
         **dict.fromkeys(["1.0.0", "1.0", "1", "latest"], shipped.digest),

@@ -157,9 +157,13 @@ class Engine:
         env.update(extra or {})
         return env
 
-    def image_ids(self) -> set[str]:
-        """Every image id the engine holds, intermediate ones included."""
-        return set(self.docker("images", "-a", "-q", "--no-trunc").stdout.split())
+    def image_ids(self, repository: str | None = None) -> set[str]:
+        """Image ids the engine holds: all, intermediate ones included, or one repository's.
+
+        Scoping to a repository keeps a check true while other builds share the engine.
+        """
+        scope = ["--filter", f"reference={repository}:*"] if repository else []
+        return set(self.docker("images", "-a", "-q", "--no-trunc", *scope).stdout.split())
 
     def has_image(self, reference: str) -> bool:
         return self.docker("image", "inspect", reference, check=False).returncode == 0
