@@ -66,6 +66,11 @@ def test_wheel_render_equals_git_render(clean_clone: Path, tmp_path: Path) -> No
     unpacked = tmp_path / "unpacked"
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(unpacked)
+        # zipfile drops file modes; pip keeps them, and so must this copy.
+        for info in archive.infolist():
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                (unpacked / info.filename).chmod(mode)
     embedded = unpacked / "imgscaffold" / "_template"
     assert (embedded / "copier.yml").is_file()
 
