@@ -85,7 +85,9 @@ def load_answers_file(path: Path, what: str) -> dict[str, Any]:
         raise InputFileError(f"{what} {path} must be a mapping of question names to answers")
     bad = [str(k) for k in data if not isinstance(k, str) or not _KEY.match(k)]
     if bad:
-        raise InputFileError(f"{what} {path} has keys that are not question names: {', '.join(bad)}")
+        raise InputFileError(
+            f"{what} {path} has keys that are not question names: {', '.join(bad)}"
+        )
     return dict(data)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -36,8 +37,9 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", help="Print the version and exit.", callback=_version,
-                     is_eager=True),
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_version, is_eager=True
+        ),
     ] = False,
 ) -> None:
     """Start and keep up Docker image repositories that meet one image standard."""
@@ -51,30 +53,45 @@ def new(
     ] = Path("."),
     defaults: Annotated[
         bool,
-        typer.Option("--defaults", help="Ask nothing: take every answer from the layers below "
-                     "or the template's defaults (for CI and scripts)."),
+        typer.Option(
+            "--defaults",
+            help="Ask nothing: take every answer from the layers below "
+            "or the template's defaults (for CI and scripts).",
+        ),
     ] = False,
     data: Annotated[
         list[str] | None,
-        typer.Option("--data", "-d", metavar="KEY=VALUE",
-                     help="Answer a question outright; repeatable. Strongest layer."),
+        typer.Option(
+            "--data",
+            "-d",
+            metavar="KEY=VALUE",
+            help="Answer a question outright; repeatable. Strongest layer.",
+        ),
     ] = None,
     data_file: Annotated[
         Path | None,
-        typer.Option("--data-file", metavar="FILE",
-                     help="YAML file of answers; overridden by --data."),
+        typer.Option(
+            "--data-file", metavar="FILE", help="YAML file of answers; overridden by --data."
+        ),
     ] = None,
     preset: Annotated[
         Path | None,
-        typer.Option("--preset", metavar="FILE", envvar=PRESET_ENV,
-                     help="Organisation preset (YAML answers) used as defaults; "
-                     "overridden by --data-file and --data."),
+        typer.Option(
+            "--preset",
+            metavar="FILE",
+            envvar=PRESET_ENV,
+            help="Organisation preset (YAML answers) used as defaults; "
+            "overridden by --data-file and --data.",
+        ),
     ] = None,
     template: Annotated[
         str | None,
-        typer.Option("--template", metavar="SRC",
-                     help="Render from another copier source (path, git URL, gh:org/repo) "
-                     "instead of the embedded template."),
+        typer.Option(
+            "--template",
+            metavar="SRC",
+            help="Render from another copier source (path, git URL, gh:org/repo) "
+            "instead of the embedded template.",
+        ),
     ] = None,
     vcs_ref: Annotated[
         str | None,
@@ -82,9 +99,13 @@ def new(
     ] = None,
     canonical_source: Annotated[
         str | None,
-        typer.Option("--canonical-source", metavar="URL", envvar=CANONICAL_SOURCE_ENV,
-                     help="Template repository that the new repository records as its "
-                     "source for later updates (embedded template only)."),
+        typer.Option(
+            "--canonical-source",
+            metavar="URL",
+            envvar=CANONICAL_SOURCE_ENV,
+            help="Template repository that the new repository records as its "
+            "source for later updates (embedded template only).",
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Render into a folder that is not empty.")
@@ -99,8 +120,12 @@ def new(
     answers come, weakest first, from the template's defaults, your git identity, the
     preset (--preset or $IMGSCAFFOLD_PRESET), --data-file and --data.
     """
-    from imgscaffold.answers import AnswerLayers, derive_from_machine, load_answers_file, \
-        parse_assignments
+    from imgscaffold.answers import (
+        AnswerLayers,
+        derive_from_machine,
+        load_answers_file,
+        parse_assignments,
+    )
     from imgscaffold.create import create_repository
 
     interactive = not defaults
@@ -128,6 +153,200 @@ def new(
     from imgscaffold.report import print_new_summary
 
     print_new_summary(result)
+
+
+class OutputFormat(StrEnum):
+    """How fleet commands print their report."""
+
+    table = "table"
+    json = "json"
+
+
+_Paths = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        metavar="PATH",
+        help="Generated repositories (default: the current folder, unless --from-file or --scan).",
+        show_default=False,
+    ),
+]
+_FromFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--from-file",
+        metavar="FILE",
+        help="Also the repositories listed in FILE, one path a line ('#' comments).",
+    ),
+]
+_Scan = Annotated[
+    Path | None,
+    typer.Option("--scan", metavar="DIR", help="Also every generated repository found under DIR."),
+]
+_Jobs = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=1,
+        metavar="N",
+        help="Repositories handled at once (default: one per processor).",
+    ),
+]
+_Format = Annotated[
+    OutputFormat,
+    typer.Option("--format", help="Print a table for people or a JSON report for machines."),
+]
+_JsonFile = Annotated[
+    Path | None,
+    typer.Option("--json", metavar="FILE", help="Also write the JSON report to FILE."),
+]
+_Progress = Annotated[
+    bool | None,
+    typer.Option(
+        "--progress/--no-progress",
+        help="Show progress on stderr (default: a live bar on a terminal only).",
+        show_default=False,
+    ),
+]
+_Prereleases = Annotated[
+    bool,
+    typer.Option("--prereleases", help="Count pre-release tags (vX.Y.ZrcN) as versions."),
+]
+
+
+@app.command()
+def update(
+    paths: _Paths = None,
+    from_file: _FromFile = None,
+    scan: _Scan = None,
+    vcs_ref: Annotated[
+        str | None,
+        typer.Option(
+            "--vcs-ref",
+            metavar="VERSION",
+            help="Template version (git tag) to update to (default: the latest release).",
+        ),
+    ] = None,
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--data", "-d", metavar="KEY=VALUE", help="Change an answer while updating; repeatable."
+        ),
+    ] = None,
+    commit: Annotated[
+        bool,
+        typer.Option(
+            "--commit",
+            help="Commit a clean result on the branch imgscaffold/template-<version>.",
+        ),
+    ] = False,
+    branch: Annotated[
+        str | None,
+        typer.Option(
+            "--branch",
+            metavar="NAME",
+            help="Commit a clean result on branch NAME ('{version}' is replaced); "
+            "implies --commit.",
+        ),
+    ] = None,
+    jobs: _Jobs = None,
+    output_format: _Format = OutputFormat.table,
+    json_file: _JsonFile = None,
+    progress: _Progress = None,
+    prereleases: _Prereleases = False,
+) -> None:
+    """Update generated repositories to a newer template version, safely.
+
+    Each repository must have a clean working tree. Local changes are kept by copier's
+    three-way merge; any conflict fails the command, is listed, and is never committed.
+    Exit status: 0 when every repository is updated or already current, 1 otherwise.
+    """
+    from imgscaffold.answers import parse_assignments
+    from imgscaffold.fleet import collect
+    from imgscaffold.report import describe_update, print_update_report, write_json
+    from imgscaffold.report import progress as progress_display
+    from imgscaffold.update import UpdateOptions, update_repositories
+
+    repositories = collect(paths or [], from_file=from_file, scan=scan)
+    options = UpdateOptions(
+        vcs_ref=vcs_ref,
+        data=dict(parse_assignments(data or [])),
+        commit=commit,
+        branch=branch,
+        prereleases=prereleases,
+    )
+    with progress_display(len(repositories), "updating", describe_update, mode=progress) as advance:
+        report = update_repositories(repositories, options, jobs=jobs, on_done=advance)
+    if json_file is not None:
+        write_json(report.as_json(), json_file)
+    if output_format is OutputFormat.json:
+        write_json(report.as_json(), None)
+    else:
+        print_update_report(report)
+    if report.interrupted:
+        raise typer.Exit(Aborted.exit_code)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def status(
+    paths: _Paths = None,
+    from_file: _FromFile = None,
+    scan: _Scan = None,
+    drift: Annotated[
+        bool,
+        typer.Option(
+            "--drift/--no-drift",
+            help="Compare template files with what the answers render at the recorded version.",
+        ),
+    ] = True,
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on",
+            metavar="LIST",
+            help="Comma-separated conditions that make the exit status 1: behind, drift, "
+            "dirty, or none. Repositories that cannot be checked always do.",
+        ),
+    ] = "behind,drift",
+    jobs: _Jobs = None,
+    output_format: _Format = OutputFormat.table,
+    json_file: _JsonFile = None,
+    progress: _Progress = None,
+    prereleases: _Prereleases = False,
+) -> None:
+    """Show which template version each repository is on, and what was changed by hand.
+
+    For CI: exit status 0 when no repository fails a --fail-on condition, 1 otherwise.
+    """
+    from imgscaffold.fleet import collect
+    from imgscaffold.report import describe_status, print_status_report, write_json
+    from imgscaffold.report import progress as progress_display
+    from imgscaffold.status import GATES, statuses
+
+    gates = {g.strip() for g in fail_on.split(",") if g.strip()}
+    unknown = gates - {*GATES, "none"}
+    if unknown or not gates:
+        raise UsageError(
+            f"--fail-on takes a comma-separated list of {', '.join(GATES)} or none, got {fail_on!r}"
+        )
+    gates.discard("none")
+    if "drift" in gates and not drift:
+        gates.discard("drift")
+    repositories = collect(paths or [], from_file=from_file, scan=scan)
+    with progress_display(len(repositories), "checking", describe_status, mode=progress) as advance:
+        report = statuses(
+            repositories, drift=drift, prereleases=prereleases, jobs=jobs, on_done=advance
+        )
+    if json_file is not None:
+        write_json(report.as_json(gates), json_file)
+    if output_format is OutputFormat.json:
+        write_json(report.as_json(gates), None)
+    else:
+        print_status_report(report, gates)
+    if report.interrupted:
+        raise typer.Exit(Aborted.exit_code)
+    raise typer.Exit(1 if report.failing(gates) else 0)
 
 
 def main() -> None:

@@ -71,9 +71,7 @@ def create_repository(
         src = template or str(_plain_copy(embedded_template(), Path(tmp) / "template"))
         # The staging folder carries DEST's name: the template derives defaults from it.
         staging = Path(tmp) / (dest.name or "repository")
-        worker = _render(
-            src, staging, layers=layers, interactive=interactive, vcs_ref=vcs_ref
-        )
+        worker = _render(src, staging, layers=layers, interactive=interactive, vcs_ref=vcs_ref)
         extra = unknown_keys(layers.given_keys(), worker.template.questions_data)
         if extra:
             raise AnswerError(
@@ -99,7 +97,10 @@ def create_repository(
 
 def _check_types(answers: dict[str, Any], asked: list[Question]) -> None:
     """Catch answers of the wrong kind before copier does, naming the question."""
-    kinds: dict[str, tuple[type, str]] = {"int": (int, "a whole number"), "float": (float, "a number")}
+    kinds: dict[str, tuple[type, str]] = {
+        "int": (int, "a whole number"),
+        "float": (float, "a number"),
+    }
     for question in asked:
         if question.name not in answers or question.type not in kinds:
             continue

@@ -7,6 +7,8 @@ class ImgscaffoldError(Exception):
     """Base of every error meant for the user: the message is the whole story."""
 
     exit_code = 1
+    #: A stable name for the kind of problem, for machine-readable reports.
+    kind = "error"
 
 
 class UsageError(ImgscaffoldError):
@@ -22,6 +24,8 @@ class DestinationError(UsageError):
 class AnswerError(UsageError):
     """An answer to a template question is invalid or unknown."""
 
+    kind = "answer"
+
 
 class InputFileError(UsageError):
     """A data or preset file cannot be read or is not a mapping of answers."""
@@ -30,9 +34,61 @@ class InputFileError(UsageError):
 class TemplateSourceError(ImgscaffoldError):
     """The template cannot be found, fetched or rendered."""
 
+    kind = "template-source"
+
 
 class GitError(ImgscaffoldError):
     """A git command failed."""
+
+    kind = "git"
+
+
+class RepositoryError(ImgscaffoldError):
+    """A repository cannot be updated or checked as it stands; the others still can."""
+
+    kind = "repository"
+
+
+class NotGeneratedError(RepositoryError):
+    """The folder is not a git repository generated from a copier template."""
+
+    kind = "not-generated"
+
+
+class AnswersFileError(NotGeneratedError):
+    """The repository's answers file is unreadable or lacks the template's source and version."""
+
+    kind = "answers-file"
+
+
+class DirtyTreeError(RepositoryError):
+    """The working tree has changes that an update could mix with its own."""
+
+    kind = "dirty-tree"
+
+
+class UntrackedFilesError(DirtyTreeError):
+    """The working tree has untracked files that an update could overwrite or leave behind."""
+
+    kind = "untracked-files"
+
+
+class InterruptedUpdateError(DirtyTreeError):
+    """An earlier update stopped half-way (or left conflicts) and the tree still shows it."""
+
+    kind = "interrupted-update"
+
+
+class VersionError(RepositoryError):
+    """The requested template version does not exist or is older than the repository's."""
+
+    kind = "version"
+
+
+class BranchExistsError(RepositoryError):
+    """The branch that would take the update's commit exists already."""
+
+    kind = "branch-exists"
 
 
 class Aborted(ImgscaffoldError):

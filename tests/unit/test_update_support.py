@@ -1,0 +1,212 @@
+"""Template versions built on the fly, and generated repositories in known states.
+
+As copier's own tests do, each template is a temporary git repository with synthetic
+release tags. The update, fleet and status tests import these helpers; the builders
+remember what they built for the pytest session, so each template is built once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import copier
+import pytest
+
+from .conftest import REPO_ROOT
+
+GIT_IDENTITY = ("-c", "user.name=Test", "-c", "user.email=test@example.com")
+
+_HEADER = """\
+_subdirectory: template
+_answers_file: .copier-answers.yml
+_templates_suffix: .jinja
+_envops:
+  keep_trailing_newline: true
+
+service_name:
+  type: str
+  default: "{{ _folder_name }}"
+
+service_port:
+  type: int
+  default: 8080
+"""
+
+#: A small template: the mechanics of updates do not need the real one's 40 files.
+MINI_V1: dict[str, str | None] = {
+    "copier.yml": _HEADER
+    + """
+team_channel:
+  type: str
+  default: "#platform"
+""",
+    "template/{{_copier_conf.answers_file}}.jinja": (
+        "# Changes here will be overwritten by Copier\n{{ _copier_answers|to_nice_yaml -}}\n"
+    ),
+    "template/README.md.jinja": (
+        "# {{ service_name }}\n\nA service.\n\n## Running\n\n"
+        "It listens on port {{ service_port }}.\n\n## Owners\n\nThe platform team.\n"
+    ),
+    "template/Dockerfile.jinja": (
+        "FROM docker.io/library/python:3.12-slim\nEXPOSE {{ service_port }}\n"
+        'CMD ["python", "-m", "app"]\n'
+    ),
+    "template/compose.yaml.jinja": "services:\n  {{ service_name }}:\n    build: .\n",
+    "template/ci/build.sh": "#!/bin/sh\nset -eu\necho build\n",
+    "template/CONTACT.md.jinja": "# Contact\n\nChannel: {{ team_channel }}\n",
+}
+
+#: v2 changes files, adds one, moves one, renames a question and adds a question.
+MINI_V2: dict[str, str | None] = {
+    "copier.yml": _HEADER
+    + """
+chat_channel:
+  type: str
+  help: The team's chat channel (called team_channel before v2.0.0).
+  default: "{{ team_channel | default('#platform', true) }}"
+
+log_level:
+  type: str
+  default: info
+  choices: [debug, info, warning]
+
+# Renamed to chat_channel in v2.0.0. Declared after it: copier drops a hidden
+# question's old answer when it reaches the question.
+team_channel:
+  type: str
+  when: false
+  default: ""
+""",
+    "template/README.md.jinja": (
+        "# {{ service_name }}\n\nA service.\n\n## Running\n\n"
+        "It listens on port {{ service_port }}.\n\n## Owners\n\n"
+        "The platform team (see docs/CONTACT.md).\n\n## Updates\n\nFrom the image template.\n"
+    ),
+    "template/Dockerfile.jinja": (
+        "FROM docker.io/library/python:3.13-slim\nEXPOSE {{ service_port }}\n"
+        'CMD ["python", "-m", "app"]\n'
+    ),
+    "template/ci/build.sh": "#!/bin/sh\nset -eu\necho building\n",
+    "template/NEW.md.jinja": "Logs at level {{ log_level }} for {{ service_name }}.\n",
+    "template/CONTACT.md.jinja": None,
+    "template/docs/CONTACT.md.jinja": "# Contact\n\nChannel: {{ chat_channel }}\n",
+}
+
+
+@dataclass(frozen=True)
+class Template:
+    """A template repository with tags v1.0.0 and v2.0.0."""
+
+    path: Path
+    url: str
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *GIT_IDENTITY, *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
+    return done.stdout
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--no-verify", "-m", message)
+
+
+def write(root: Path, files: Mapping[str, str | None]) -> None:
+    for name, content in files.items():
+        path = root / name
+        if content is None:
+            path.unlink()
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        if name.endswith(".sh"):
+            path.chmod(0o755)
+
+
+def _tagged(path: Path, *versions: Mapping[str, str | None]) -> Template:
+    """A git repository at PATH whose Nth version is tagged v(N).0.0."""
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "--quiet", "--initial-branch=main")
+    for number, files in enumerate(versions, start=1):
+        write(path, files)
+        commit_all(path, f"template v{number}")
+        git(path, "tag", f"v{number}.0.0")
+    # A file:// URL ending in .git: copier treats it as a remote, as it would https.
+    return Template(path, f"file://{path}")
+
+
+_built: dict[tuple[str, str], Template] = {}
+
+
+def mini_template(factory: pytest.TempPathFactory) -> Template:
+    """The small template at v1.0.0 and v2.0.0, built once per session."""
+    key = ("mini", str(factory.getbasetemp()))
+    if key not in _built:
+        _built[key] = _tagged(factory.mktemp("mini") / "template.git", MINI_V1, MINI_V2)
+    return _built[key]
+
+
+def real_template(factory: pytest.TempPathFactory) -> Template:
+    """This repository's template as v1.0.0, and v2.0.0 with a changed and a new file."""
+    key = ("real", str(factory.getbasetemp()))
+    if key not in _built:
+        root = factory.mktemp("real") / "template.git"
+        root.mkdir()
+        shutil.copy2(REPO_ROOT / "copier.yml", root / "copier.yml")
+        shutil.copytree(REPO_ROOT / "template", root / "template")
+        readme = root / "template" / "README.md.jinja"
+        # Others edit the template's files; change only what survives any such edit.
+        changed = readme if readme.is_file() else root / "template" / "UPDATES.md"
+        v2 = {
+            str(changed.relative_to(root)): (
+                changed.read_text(encoding="utf-8") if changed.is_file() else "Updates.\n"
+            )
+            + "\nThis line came with template v2.0.0.\n",
+            "template/NEW.md.jinja": "New in template v2.0.0 for {{ service_name }}.\n",
+        }
+        v1 = {} if changed.is_file() else {str(changed.relative_to(root)): "Updates.\n"}
+        _built[key] = _tagged(root, v1, v2)
+    return _built[key]
+
+
+def render(template: Template, dest: Path, ref: str = "v1.0.0", **answers: object) -> Path:
+    """Render TEMPLATE at REF into DEST and commit it, as `imgscaffold new` would."""
+    copier.run_copy(template.url, dest, data=dict(answers), defaults=True, vcs_ref=ref, quiet=True)
+    git(dest, "init", "--quiet", "--initial-branch=main")
+    commit_all(dest, f"Start from the template {ref}")
+    return dest
+
+
+def copy_repo(seed: Path, dest: Path) -> Path:
+    """A copy of a rendered repository, git history and all: cheaper than rendering again."""
+    shutil.copytree(seed, dest, symlinks=True)
+    return dest
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under ROOT outside .git, with its content and executable bit."""
+    files = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if rel.parts[0] == ".git" or path.is_dir():
+            continue
+        mode = b"x" if os.access(path, os.X_OK) else b"-"
+        files[rel.as_posix()] = mode + path.read_bytes()
+    return files
+
+
+def status_lines(repo: Path) -> list[str]:
+    return git(repo, "status", "--porcelain", "--untracked-files=all").splitlines()
+
+
+def test_templates_are_tagged_v1_and_v2(tmp_path_factory: pytest.TempPathFactory) -> None:
+    template = mini_template(tmp_path_factory)
+    assert git(template.path, "tag", "--list").split() == ["v1.0.0", "v2.0.0"]
