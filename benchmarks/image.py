@@ -15,6 +15,7 @@ a Docker engine, debootstrap and the Debian registry (see tests/e2e/testbed.py).
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import sys
@@ -31,7 +32,7 @@ if str(REPO_ROOT) not in sys.path:
 from tests.e2e import containers  # noqa: E402
 from tests.e2e.pipeline import Pipeline  # noqa: E402
 from tests.e2e.providers import branch_build  # noqa: E402
-from tests.e2e.stacks import APP_ENTRY, DEPENDENCY_MANIFEST  # noqa: E402
+from tests.e2e.stacks import APP_ENTRY, DEPENDENCY_MANIFEST, LINE_COMMENT  # noqa: E402
 from tests.e2e.testbed import TEST_LABEL, Engine, Standin, Testbed, publish_standin, run, testbed  # noqa: E402
 from tests.e2e.variants import Variant, discover_variants, git, render  # noqa: E402
 
@@ -46,11 +47,25 @@ RUN mkdir -p {data_dir}
 EXPOSE {port}
 CMD python app/server.py
 """,
+    "node": """FROM {base}
+COPY . /app
+WORKDIR /app/app
+RUN npm install
+RUN mkdir -p {data_dir}
+EXPOSE {port}
+CMD node server.js
+""",
 }
 """The hand-written Dockerfile per stack."""
 
-DEPENDENCY_STEPS = {"python": ("requirements.txt", "python -m venv")}
+DEPENDENCY_STEPS = {
+    "python": ("requirements.txt", "python -m venv"),
+    "node": ("package-lock.json", "npm ci"),
+}
 """Words in the BuildKit step names of the dependency layers, per stack."""
+
+HAND_WRITTEN_INSTALL = {"python": "pip install", "node": "npm install"}
+"""Words in the BuildKit step name of the hand-written Dockerfile's dependency install."""
 
 READY_SECONDS = 120.0
 
@@ -81,7 +96,7 @@ def image_size(engine: Engine, reference: str) -> int:
 def change_source(repo: Path, stack: str) -> None:
     """A source-only change: one comment line more in the service's main file."""
     with (repo / APP_ENTRY[stack]).open("a") as source:
-        source.write(f"# benchmark change {uuid.uuid4().hex}\n")
+        source.write(f"{LINE_COMMENT[stack]}benchmark change {uuid.uuid4().hex}\n")
 
 
 def cached_steps(build_output: str) -> dict[str, bool]:
@@ -192,7 +207,7 @@ def bench_hand_written(bed: Testbed, rendered: Pipeline, work: Path) -> Figures:
     out.cold_build, _ = build()
     change_source(context, stack)
     out.rebuild, output = build()
-    out.dependencies_cached = dependency_layers_cached_hand_written(output)
+    out.dependencies_cached = dependency_layers_cached_hand_written(output, stack)
     bed.engine.docker("pull", "-q", base.reference)
     out.size_over_base_mb = (
         image_size(bed.engine, image) - image_size(bed.engine, base.reference)
@@ -201,15 +216,18 @@ def bench_hand_written(bed: Testbed, rendered: Pipeline, work: Path) -> Figures:
     return out
 
 
-def dependency_layers_cached_hand_written(build_output: str) -> str:
+def dependency_layers_cached_hand_written(build_output: str, stack: str) -> str:
     steps = cached_steps(build_output)
-    install = {name: hit for name, hit in steps.items() if "pip install" in name}
+    install = {name: hit for name, hit in steps.items() if HAND_WRITTEN_INSTALL[stack] in name}
     return "yes" if install and all(install.values()) else "no (COPY . comes first)"
 
 
 def requirements(repo: Path, stack: str) -> list[str]:
     """The third-party packages the sample service declares."""
-    lines = (repo / DEPENDENCY_MANIFEST[stack]).read_text().splitlines()
+    manifest = repo / DEPENDENCY_MANIFEST[stack]
+    if manifest.suffix == ".json":  # package.json: the runtime dependencies
+        return sorted(json.loads(manifest.read_text()).get("dependencies") or {})
+    lines = manifest.read_text().splitlines()
     return [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 

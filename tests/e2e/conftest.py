@@ -20,6 +20,35 @@ from tests.e2e.testbed import Engine, Testbed, open_testbed
 from tests.e2e.variants import Variant, discover_variants, render
 
 VARIANTS = discover_variants()
+EVERY_PROVIDER = "every_provider"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{EVERY_PROVIDER}: runs for every CI provider; unmarked engine tests run for each "
+        "stack's full variant only (tests/e2e/variants.py discover_variants)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out unmarked tests of variants that run the provider subset only."""
+    kept: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        variant = callspec.params.get("variant") if callspec is not None else None
+        if (
+            isinstance(variant, Variant)
+            and not variant.full
+            and item.get_closest_marker(EVERY_PROVIDER) is None
+        ):
+            left_out.append(item)
+        else:
+            kept.append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from ruamel.yaml import YAML
+
+from tests.e2e import jenkinsfile
 
 EventKind = Literal["branch", "pull_request", "tag"]
 
@@ -28,9 +30,13 @@ SCRUBBED_PREFIXES = (
     "CIRCLE",
     "JENKINS",
     "TRAVIS",
+    "CHANGE_",
 )
 SCRUBBED_NAMES = frozenset(
     {"CI", "IMAGE_NAME", "BASE_IMAGE", "BUILD_TIMESTAMP", "REGISTRY_TLS_VERIFY"}
+    # Jenkins sets these without a common prefix.
+    | {"BRANCH_NAME", "TAG_NAME", "BUILD_URL", "BUILD_NUMBER", "BUILD_ID", "JOB_NAME", "JOB_URL"}
+    | {"GIT_COMMIT", "GIT_BRANCH", "GIT_URL", "GIT_PREVIOUS_COMMIT"}
 )
 """Variables a developer's or a real CI's environment might leak into the simulated one."""
 
@@ -131,8 +137,143 @@ def literal(env: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in (env or {}).items() if "${{" not in str(v)}
 
 
+def gitlab_environment(event: CiEvent, *, commit: str, repository_url: str) -> dict[str, str]:
+    """What GitLab CI sets for branch, merge request and tag pipelines."""
+    url = urlparse(repository_url)
+    project = repository_url.rstrip("/")
+    env = {
+        "CI": "true",
+        "GITLAB_CI": "true",
+        "CI_SERVER_URL": f"{url.scheme}://{url.netloc}",
+        "CI_PROJECT_URL": project,
+        "CI_PROJECT_PATH": url.path.strip("/"),
+        "CI_DEFAULT_BRANCH": "main",
+        "CI_COMMIT_SHA": commit,
+        "CI_COMMIT_SHORT_SHA": commit[:8],
+        "CI_COMMIT_REF_NAME": event.name,
+        "CI_PIPELINE_ID": RUN_ID,
+        "CI_PIPELINE_URL": gitlab_build_url(repository_url),
+        "CI_JOB_ID": RUN_ID + "1",
+        "CI_JOB_URL": f"{project}/-/jobs/{RUN_ID}1",
+    }
+    if event.kind == "pull_request":
+        # Merge request pipelines have no CI_COMMIT_BRANCH.
+        env.update(
+            {
+                "CI_PIPELINE_SOURCE": "merge_request_event",
+                "CI_MERGE_REQUEST_IID": str(event.pr_number),
+                "CI_MERGE_REQUEST_ID": str(event.pr_number + 100000),
+                "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": event.name,
+                "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": event.base_branch,
+            }
+        )
+    elif event.kind == "tag":
+        env.update({"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_TAG": event.name})
+    else:
+        env.update({"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": event.name})
+    return env
+
+
+def gitlab_build_url(repository_url: str) -> str:
+    """The page of the pipeline, as GitLab links it."""
+    return f"{repository_url.rstrip('/')}/-/pipelines/{RUN_ID}"
+
+
+GITLAB_ENGINE_VARIABLES = ("DOCKER_",)
+"""Where the rendered file's jobs find their docker:dind service. The simulation is a
+shell runner with its own engine (which the rendered README describes), the test bed's."""
+
+
+def gitlab_job_environment(repo: Path, script: str) -> dict[str, str]:
+    """The literal `variables:` of the pipeline and of the one job whose script runs `script`."""
+    config = YAML(typ="safe").load((repo / ".gitlab-ci.yml").read_text()) or {}
+    found: list[dict[str, str]] = []
+    for name, job in config.items():
+        if not isinstance(job, dict) or name in ("default", "workflow", "variables"):
+            continue
+        lines = [str(line) for line in job.get("script") or []]
+        if any(script in line.split() for line in lines):
+            found.append(
+                {**gitlab_literal(config.get("variables")), **gitlab_literal(job.get("variables"))}
+            )
+    if len(found) != 1:
+        raise AssertionError(f"{len(found)} GitLab jobs run {script}; expected exactly one")
+    return {k: v for k, v in found[0].items() if not k.startswith(GITLAB_ENGINE_VARIABLES)}
+
+
+def gitlab_literal(variables: Any) -> dict[str, str]:
+    """Variables with literal values; references such as $CI_REGISTRY_PASSWORD stay unset."""
+    result: dict[str, str] = {}
+    for key, value in (variables or {}).items():
+        value = value.get("value", "") if isinstance(value, dict) else value
+        if "$" not in str(value):
+            result[str(key)] = str(value)
+    return result
+
+
+JENKINS_URL = "https://jenkins.example.org/"
+
+
+def jenkins_environment(event: CiEvent, *, commit: str, repository_url: str) -> dict[str, str]:
+    """What a Jenkins multibranch pipeline sets for a branch, a change request and a tag."""
+    branch_name = f"PR-{event.pr_number}" if event.kind == "pull_request" else event.name
+    env = {
+        "JENKINS_URL": JENKINS_URL,
+        "BUILD_NUMBER": RUN_ID,
+        "BUILD_ID": RUN_ID,
+        "BUILD_URL": jenkins_build_url(repository_url, branch_name),
+        "JOB_NAME": f"{jenkins_project(repository_url)}/{branch_name}",
+        "BRANCH_NAME": branch_name,
+        "GIT_COMMIT": commit,
+        "GIT_URL": repository_url.rstrip("/") + ".git",
+    }
+    if event.kind == "pull_request":
+        env.update(
+            {
+                "CHANGE_ID": str(event.pr_number),
+                "CHANGE_BRANCH": event.name,
+                "CHANGE_TARGET": event.base_branch,
+                "CHANGE_URL": f"{repository_url.rstrip('/')}/pull/{event.pr_number}",
+            }
+        )
+    elif event.kind == "tag":
+        env["TAG_NAME"] = event.name
+    else:
+        env["GIT_BRANCH"] = event.name
+    return env
+
+
+def jenkins_project(repository_url: str) -> str:
+    return urlparse(repository_url).path.strip("/").rsplit("/", 1)[-1]
+
+
+def jenkins_build_url(repository_url: str, branch_name: str = "main") -> str:
+    """The page of the multibranch job's run (of `main`, unless another branch is named)."""
+    job = quote(branch_name, safe="")
+    return f"{JENKINS_URL}job/{jenkins_project(repository_url)}/job/{job}/{RUN_ID}/"
+
+
+def jenkins_job_environment(repo: Path, script: str) -> dict[str, str]:
+    """The literal `environment` of the pipeline and of the one stage whose `sh` runs `script`."""
+    root = jenkinsfile.pipeline((repo / "Jenkinsfile").read_text())
+    found: list[dict[str, str]] = []
+    for _, stage in jenkinsfile.stages(root):
+        runs = [
+            node
+            for node in stage.walk()
+            if node.name == "sh" and any(script in s.split() for s in node.strings())
+        ]
+        if runs:
+            found.append({**jenkinsfile.environment(root), **jenkinsfile.environment(stage)})
+    if len(found) != 1:
+        raise AssertionError(f"{len(found)} Jenkinsfile stages run {script}; expected exactly one")
+    return found[0]
+
+
 PROVIDERS = {
     "github": (github_environment, github_build_url, github_job_environment),
+    "gitlab": (gitlab_environment, gitlab_build_url, gitlab_job_environment),
+    "jenkins": (jenkins_environment, jenkins_build_url, jenkins_job_environment),
 }
 
 

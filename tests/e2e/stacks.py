@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SERVICE_PROCESS = {"python": "/app/server.py"}
+SERVICE_PROCESS = {"python": "/app/server.py", "node": "/app/server.js"}
 """What the service's command line contains (to find it among the container's processes)."""
 
-PACKAGE_LIST = {"python": "python.txt"}
+PACKAGE_LIST = {"python": "python.txt", "node": "node.txt"}
 """The language package list the image carries next to os.txt."""
 
-APP_ENTRY = {"python": Path("app/server.py")}
+APP_ENTRY = {"python": Path("app/server.py"), "node": Path("app/server.js")}
 """The sample service's main source file (edited to break the service on purpose)."""
 
-BREAK_BEFORE = {"python": "import "}
+BREAK_BEFORE = {"python": "import ", "node": "const "}
 """A line start in APP_ENTRY before which a statement that stops the service can go."""
 
-BREAKING_STATEMENT = {"python": "raise SystemExit({message!r})\n"}
+BREAKING_STATEMENT = {
+    "python": "raise SystemExit({message!r})\n",
+    "node": "process.stderr.write({message!r} + '\\n');\nprocess.exit(1);\n",
+}
 """A statement that makes the service exit with `message` as soon as it starts."""
 
-DEPENDENCY_MANIFEST = {"python": Path("app/requirements.txt")}
+DEPENDENCY_MANIFEST = {"python": Path("app/requirements.txt"), "node": Path("app/package.json")}
 """Where the sample service declares its third-party packages."""
+
+LINE_COMMENT = {"python": "# ", "node": "// "}
+"""How a comment line starts in APP_ENTRY (the benchmark appends one as a source change)."""

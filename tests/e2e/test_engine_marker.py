@@ -7,9 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.e2e.variants import discover_variants
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NO_ENGINE = "unix:///nonexistent/imgscaffold-e2e.sock"
-ONE_ENGINE_TEST = "tests/e2e/test_image.py::test_row1_runs_as_a_numeric_non_root_user"
+# One item: the test for the first variant (every stack x provider gets its own item).
+ONE_ENGINE_TEST = (
+    "tests/e2e/test_image.py::test_row1_runs_as_a_numeric_non_root_user"
+    f"[{discover_variants()[0].id}]"
+)
 
 
 def run_pytest_without_engine(*, require: bool) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,8 @@ import pytest
 from tests.e2e.pipeline import Build, BuiltImage, Pipeline
 from tests.e2e.providers import build_url
 
-pytestmark = pytest.mark.engine
+# The CI build's image and its labels come from the provider's variables: every provider.
+pytestmark = [pytest.mark.engine, pytest.mark.every_provider]
 
 OCI = "org.opencontainers.image."
 OCI_KEYS = (

@@ -51,6 +51,7 @@ def break_the_service(repo: Path, stack: str) -> None:
 # ------------------------------------------------------------------------------ row 13
 
 
+@pytest.mark.every_provider
 def test_row13_ci_test_script_passes(pipeline: Pipeline, ci_build: Build) -> None:
     result = pipeline.run("ci/test.sh", branch_build("main"))
     assert result.returncode == 0, result.report()
@@ -80,6 +81,7 @@ def test_row13_broken_smoke_test_fails_the_build(
 # ------------------------------------------------------------------------------- row 8
 
 
+@pytest.mark.every_provider
 def test_row8_package_lists_are_in_the_image_and_kept_by_ci(
     image: BuiltImage, pipeline: Pipeline, bed: Testbed, ci_build: Build
 ) -> None:
@@ -186,6 +188,7 @@ def test_row15_local_build_is_marked_development_and_never_pushed(
 # ------------------------------------------------------------------------------- row 6
 
 
+@pytest.mark.every_provider
 def test_row6_unique_tag_is_sanitised_for_any_branch_name(
     pipeline: Pipeline, bed: Testbed, tmp_path: Path
 ) -> None:

@@ -94,6 +94,7 @@ def pushed_tags(*shipped: Shipped) -> dict[str, str]:
 # ------------------------------------------------------------------------------- row 6
 
 
+@pytest.mark.every_provider
 def test_row6_branch_build_pushes_its_unique_tag_and_commit_pointer(
     pipeline: Pipeline, bed: Testbed, tmp_path: Path
 ) -> None:
@@ -103,6 +104,7 @@ def test_row6_branch_build_pushes_its_unique_tag_and_commit_pointer(
     assert bed.registry.tag_digests(p.repository_path) == pushed_tags(shipped)
 
 
+@pytest.mark.every_provider
 def test_row6_pull_request_build_pushes_a_pr_tag(
     pipeline: Pipeline, bed: Testbed, tmp_path: Path
 ) -> None:
@@ -116,6 +118,7 @@ def test_row6_pull_request_build_pushes_a_pr_tag(
 # ------------------------------------------------------------------------------- row 4
 
 
+@pytest.mark.every_provider
 def test_row4_release_retags_the_tested_digest_without_building(
     pipeline: Pipeline, bed: Testbed, tmp_path: Path
 ) -> None:
@@ -135,6 +138,7 @@ def test_row4_release_retags_the_tested_digest_without_building(
     assert bed.registry.tag_digests(p.repository_path) == expected
 
 
+@pytest.mark.every_provider
 def test_row4_releasing_a_commit_without_a_tested_image_fails(
     pipeline: Pipeline, bed: Testbed, tmp_path: Path
 ) -> None:

@@ -44,8 +44,18 @@ CACHE_LABEL = "io.imgscaffold.testbed.key"
 # The official python image ships pip, so the stand-in does too.
 STANDIN_PACKAGES: dict[str, tuple[str, ...]] = {
     "python": ("python3", "python3-venv", "python3-pip", "python-is-python3", "ca-certificates"),
+    "node": ("nodejs", "ca-certificates"),
+    # The official golang image is a full Debian with the Go tool chain.
+    "go": ("golang-go", "ca-certificates"),
 }
 """The Debian packages that make a stand-in for each stack's official base image."""
+
+# The official node image ships npm next to node. debootstrap fails to configure npm's
+# several hundred node-* packages in its own pass, so apt installs them afterwards.
+STANDIN_APT_PACKAGES: dict[str, tuple[str, ...]] = {
+    "node": ("npm",),
+}
+"""Packages installed with apt-get in the chroot after debootstrap, per stack."""
 
 ENGINE_START_SECONDS = 60.0
 REGISTRY_START_SECONDS = 20.0
@@ -444,6 +454,11 @@ def standin_key(stack: str) -> str:
         "mirror": MIRROR,
         "variant": "minbase",
         "packages": sorted(STANDIN_PACKAGES[stack]),
+        **(
+            {"apt_packages": sorted(STANDIN_APT_PACKAGES[stack])}
+            if stack in STANDIN_APT_PACKAGES
+            else {}
+        ),
         "ca": hashlib.sha256(HOST_CA_BUNDLE.read_bytes()).hexdigest()
         if HOST_CA_BUNDLE.is_file()
         else "",
@@ -469,6 +484,15 @@ def standin_tarball(stack: str) -> Path:
             ["debootstrap", "--variant=minbase", f"--include={packages}", SUITE, root, MIRROR],
             timeout=900,
         )
+        if STANDIN_APT_PACKAGES.get(stack):
+            run(
+                [
+                    "chroot", root, "apt-get", "install", "-y", "--no-install-recommends",
+                    *STANDIN_APT_PACKAGES[stack],
+                ],
+                timeout=900,
+            )  # fmt: skip
+            run(["chroot", root, "apt-get", "clean"], timeout=120)
         if HOST_CA_BUNDLE.is_file():
             # TLS to the package registries passes a proxy whose CA only this host's bundle has.
             shutil.copyfile(HOST_CA_BUNDLE, root / "etc/ssl/certs/ca-certificates.crt")

@@ -35,6 +35,8 @@ class Variant:
 
     stack: str
     provider: str
+    full: bool = True
+    """Whether every engine test runs for it, or only those marked `every_provider`."""
 
     @property
     def id(self) -> str:
@@ -49,12 +51,25 @@ def question_choices(question: str, copier_yml: Path = COPIER_YML) -> list[str]:
     return [str(v["value"] if isinstance(v, dict) else v) for v in values]
 
 
+ALL_PROVIDERS_IN_FULL = "IMGSCAFFOLD_E2E_ALL_PROVIDERS"
+"""Set to 1 to run every engine test for every provider, not only for the first."""
+
+
 def discover_variants(copier_yml: Path = COPIER_YML) -> list[Variant]:
-    """Every stack with every CI provider."""
+    """Every stack with every CI provider.
+
+    The image does not depend on the provider, only the variables the scripts read and
+    the CI file's environment do. So each stack runs the whole suite with the first
+    provider (`full`), and the subset marked `every_provider` (the CI build, its labels,
+    ci/test.sh, pushes and releases) with each other one; IMGSCAFFOLD_E2E_ALL_PROVIDERS=1
+    runs everything for every provider.
+    """
+    providers = question_choices("ci_provider", copier_yml)
+    everything = os.environ.get(ALL_PROVIDERS_IN_FULL) == "1"
     return [
-        Variant(stack=stack, provider=provider)
+        Variant(stack=stack, provider=provider, full=everything or provider == providers[0])
         for stack in question_choices("stack", copier_yml)
-        for provider in question_choices("ci_provider", copier_yml)
+        for provider in providers
     ]
 
 
