@@ -20,6 +20,8 @@ PRESET_ENV = "IMGSCAFFOLD_PRESET"
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # The template rejects these in free text; derived values that contain them are not offered.
 _UNSAFE_TEXT = re.compile(r"[\x00-\x1f\x7f\"'`$\\;&|<>]")
+_VALIDATION = re.compile(r"Validation error for question '(?P<name>[^']+)': (?P<msg>.*)")
+_ANSWER_PROBLEM = re.compile(r"^(Invalid choice for|Question .* is required)")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 
 
@@ -121,3 +123,14 @@ def unknown_keys(given: Iterable[str], known: Mapping[str, Any] | Iterable[str])
     """Supplied answer names that the template does not ask."""
     known_set = set(known)
     return sorted(k for k in given if k not in known_set)
+
+
+def rejected_answer(copier_message: str, context: str = "") -> AnswerError | None:
+    """The answer error inside one of copier's ValueError messages, if it is one."""
+    text = " ".join(copier_message.split())
+    match = _VALIDATION.search(text)
+    if match:
+        return AnswerError(f"invalid answer for {match['name']}: {match['msg']}")
+    if _ANSWER_PROBLEM.search(text):
+        return AnswerError(f"{context}{text}")
+    return None

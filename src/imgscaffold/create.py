@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 import shutil
 import subprocess
 import tempfile
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from imgscaffold import git
-from imgscaffold.answers import AnswerLayers, unknown_keys
+from imgscaffold.answers import AnswerLayers, rejected_answer, unknown_keys
 from imgscaffold.errors import (
     Aborted,
     AnswerError,
@@ -30,8 +29,6 @@ from imgscaffold.template import (
 )
 
 ANSWERS_FILE = ".copier-answers.yml"
-_VALIDATION = re.compile(r"Validation error for question '(?P<name>[^']+)': (?P<msg>.*)")
-_ANSWER_PROBLEM = re.compile(r"^(Invalid choice for|Question .* is required)")
 
 
 @dataclass(frozen=True)
@@ -175,12 +172,10 @@ def _render(
             "templates that need no trust"
         ) from None
     except ValueError as error:
+        rejected = rejected_answer(str(error))
+        if rejected:
+            raise rejected from None
         text = " ".join(str(error).split())
-        match = _VALIDATION.search(text)
-        if match:
-            raise AnswerError(f"invalid answer for {match['name']}: {match['msg']}") from None
-        if _ANSWER_PROBLEM.search(text):
-            raise AnswerError(text) from None
         raise TemplateSourceError(f"cannot use template {src}: {text}") from None
     except (CopierError, OSError, subprocess.CalledProcessError) as error:
         detail = " ".join(str(error).split()) or type(error).__name__

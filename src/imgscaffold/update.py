@@ -10,7 +10,6 @@ removed (copier deletes them), and commits a clean result on a branch when asked
 from __future__ import annotations
 
 import io
-import re
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from imgscaffold import fleet, repository, versions
+from imgscaffold.answers import rejected_answer
 from imgscaffold.errors import (
     AnswerError,
     BranchExistsError,
@@ -44,8 +44,6 @@ from imgscaffold.repository import ANSWERS_FILE, FileChange, GeneratedRepository
 DEFAULT_BRANCH = "imgscaffold/template-{version}"
 _MARKERS = (b"<<<<<<< ", b">>>>>>> ")
 _MARKER_SCAN_LIMIT = 5_000_000
-_VALIDATION = re.compile(r"Validation error for question '(?P<name>[^']+)': (?P<msg>.*)")
-_ANSWER_PROBLEM = re.compile(r"^(Invalid choice for|Question .* is required)")
 
 
 class Outcome(StrEnum):
@@ -354,12 +352,10 @@ def _run_copier(
             "extensions); imgscaffold updates only with templates that need no trust"
         ) from None
     except ValueError as error:
+        rejected = rejected_answer(str(error), context=f"cannot update {where}: ")
+        if rejected:
+            raise rejected from None
         text = " ".join(str(error).split())
-        match = _VALIDATION.search(text)
-        if match:
-            raise AnswerError(f"invalid answer for {match['name']}: {match['msg']}") from None
-        if _ANSWER_PROBLEM.search(text):
-            raise AnswerError(f"cannot update {where}: {text}") from None
         raise RepositoryError(f"copier cannot update {where}: {text}") from None
     except CopierError as error:
         text = " ".join(str(error).split()) or type(error).__name__
