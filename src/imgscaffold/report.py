@@ -302,7 +302,8 @@ def print_status_report(report: StatusReport, gates: Collection[str]) -> None:
     failing = report.failing(gates)
     summary = _tally(s.state for s in report.results)
     if failing:
-        summary += f"; {_count(len(failing), 'repository', 'repositories')} fail the gate"
+        verb = "fails" if len(failing) == 1 else "fail"
+        summary += f"; {_count(len(failing), 'repository', 'repositories')} {verb} the gate"
     out.print("\n" + summary, markup=False)
 
 
