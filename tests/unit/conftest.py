@@ -16,6 +16,15 @@ from imgscaffold.create import NewRepository, create_repository
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A small template tagged v1.0.0 and v2.0.0, for the update, fleet and status tests."""
+    # Imported here: the support module itself imports REPO_ROOT from this one.
+    from .test_update_support import mini_template
+
+    return mini_template(tmp_path_factory)
+
+
 @pytest.fixture
 def render(tmp_path: Path) -> Callable[..., NewRepository]:
     """Render the embedded template non-interactively with the given answers."""

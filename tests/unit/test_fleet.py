@@ -26,8 +26,8 @@ from .test_update_support import (
     commit_all,
     copy_repo,
     git,
-    mini_template,
     render,
+    render_seeds,
     status_lines,
 )
 
@@ -98,17 +98,9 @@ STATES: list[tuple[str, int, str, Callable[[Path], None] | None, str, str | None
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    return mini_template(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
 def fleet(template: Template, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("fleet")
-    seeds = {
-        ref: render(template, root / "seeds" / ref / "svc", ref, service_name="svc")
-        for ref in ("v1.0.0", "v2.0.0")
-    }
+    seeds = render_seeds(template, root / "seeds", "svc")
     repos: dict[Path, tuple[str, str, str | None]] = {}
     for name, count, ref, prepare, outcome, problem in STATES:
         for number in range(count):

@@ -11,7 +11,7 @@ from imgscaffold.repository import FileChange
 from imgscaffold.status import RepositoryStatus, StatusReport, statuses
 
 from .conftest import run_cli
-from .test_update_support import Template, commit_all, copy_repo, git, mini_template, render
+from .test_update_support import Template, commit_all, copy_repo, git, render_seeds
 
 
 def _drifted(repo: Path) -> None:
@@ -25,17 +25,9 @@ def _drifted(repo: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    return mini_template(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
 def repos(template: Template, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("status")
-    seeds = {
-        ref: render(template, root / "seeds" / ref / "orders", ref, service_name="orders")
-        for ref in ("v1.0.0", "v2.0.0")
-    }
+    seeds = render_seeds(template, root / "seeds", "orders")
     repos = {
         "behind": copy_repo(seeds["v1.0.0"], root / "behind"),
         "current": copy_repo(seeds["v2.0.0"], root / "current"),

@@ -21,7 +21,6 @@ from .test_update_support import (
     commit_all,
     copy_repo,
     git,
-    mini_template,
     render,
     status_lines,
     tree,
@@ -89,11 +88,6 @@ CUSTOMISATIONS: dict[str, tuple[Callable[[Path], None], list[tuple[str, str]]]] 
         [("NEW.md", "Our own notes.")],
     ),
 }
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    return mini_template(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -17,24 +17,15 @@ from .test_update_support import (
     commit_all,
     copy_repo,
     git,
-    mini_template,
-    render,
+    render_seeds,
     status_lines,
 )
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    return mini_template(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
 def seeds(template: Template, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("seeds")
-    return {
-        ref: render(template, root / ref / "orders", ref, service_name="orders")
-        for ref in ("v1.0.0", "v2.0.0")
-    }
+    return render_seeds(template, root, "orders")
 
 
 @pytest.fixture

@@ -185,6 +185,14 @@ def render(template: Template, dest: Path, ref: str = "v1.0.0", **answers: objec
     return dest
 
 
+def render_seeds(template: Template, root: Path, service_name: str) -> dict[str, Path]:
+    """One repository rendered at each of v1.0.0 and v2.0.0, to copy from."""
+    return {
+        ref: render(template, root / ref / service_name, ref, service_name=service_name)
+        for ref in ("v1.0.0", "v2.0.0")
+    }
+
+
 def copy_repo(seed: Path, dest: Path) -> Path:
     """A copy of a rendered repository, git history and all: cheaper than rendering again."""
     shutil.copytree(seed, dest, symlinks=True)
