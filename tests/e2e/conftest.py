@@ -16,6 +16,7 @@ import pytest
 
 from tests.e2e.pipeline import Build, BuiltImage, Pipeline
 from tests.e2e.providers import branch_build
+from tests.e2e.stacks import base_standin, build_environment
 from tests.e2e.testbed import Engine, Testbed, open_testbed
 from tests.e2e.variants import Variant, discover_variants, render
 
@@ -83,8 +84,9 @@ def pipeline(
         variant=variant,
         repo=repo,
         answers=answers,
-        standin=bed.standin(variant.stack),
+        standin=bed.standin(base_standin(variant.stack)),
         logs=script_log,
+        stack_env=build_environment(bed, variant.stack),
     )
 
 

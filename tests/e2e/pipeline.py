@@ -102,6 +102,8 @@ class Pipeline:
     image_name: str | None = None
     """IMAGE_NAME override; None keeps the rendered default `<registry>/<image_repository>`."""
     logs: Path = field(default_factory=lambda: Path(os.devnull))
+    stack_env: Mapping[str, str] = field(default_factory=dict)
+    """The stack's own build inputs (stacks.build_environment), set for every script."""
 
     @property
     def default_image_name(self) -> str:
@@ -147,6 +149,7 @@ class Pipeline:
             ci.update(providers.job_environment(provider, self.repo, script))
         extra = {
             **ci,
+            **self.stack_env,
             "BASE_IMAGE": self.standin.reference,
             "REGISTRY_TLS_VERIFY": "false",
             "IMGSCAFFOLD_DOCKER_LOG": str(docker_log),

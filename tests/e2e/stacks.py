@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.e2e.testbed import Testbed
 
 SERVICE_PROCESS = {"python": "/app/server.py", "node": "/app/server.js"}
 """What the service's command line contains (to find it among the container's processes)."""
@@ -27,3 +31,18 @@ DEPENDENCY_MANIFEST = {"python": Path("app/requirements.txt"), "node": Path("app
 
 LINE_COMMENT = {"python": "# ", "node": "// "}
 """How a comment line starts in APP_ENTRY (the benchmark appends one as a source change)."""
+
+BASE_STANDIN: dict[str, str] = {}
+"""The stand-in (testbed.STANDIN_PACKAGES key) for the stack's BASE_IMAGE, where it is
+not the stack's own name."""
+
+
+def base_standin(stack: str) -> str:
+    """The testbed stand-in that replaces the stack's BASE_IMAGE."""
+    return BASE_STANDIN.get(stack, stack)
+
+
+def build_environment(bed: Testbed, stack: str) -> dict[str, str]:
+    """What the stack's builds need besides BASE_IMAGE: its own build arguments
+    (`build_args` in its stack.jinja), pointing at test bed resources."""
+    return {}
