@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.pipeline import Build, BuiltImage, Pipeline
 from tests.e2e.providers import branch_build
-from tests.e2e.stacks import base_standin, build_environment
+from tests.e2e.stacks import base_standin
 from tests.e2e.testbed import Engine, Testbed, open_testbed
 from tests.e2e.variants import Variant, discover_variants, render
 
@@ -86,7 +86,6 @@ def pipeline(
         answers=answers,
         standin=bed.standin(base_standin(variant.stack)),
         logs=script_log,
-        stack_env=build_environment(bed, variant.stack),
     )
 
 

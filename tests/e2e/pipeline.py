@@ -19,6 +19,7 @@ from typing import Any
 
 from tests.e2e import providers
 from tests.e2e.providers import CiEvent
+from tests.e2e.stacks import build_environment
 from tests.e2e.testbed import Standin, Testbed
 from tests.e2e.variants import Variant, git
 
@@ -103,7 +104,9 @@ class Pipeline:
     """IMAGE_NAME override; None keeps the rendered default `<registry>/<image_repository>`."""
     logs: Path = field(default_factory=lambda: Path(os.devnull))
     stack_env: Mapping[str, str] = field(default_factory=dict)
-    """The stack's own build inputs (stacks.build_environment), set for every script."""
+    """Overrides of the stack's own build inputs, set for every script on top of
+    stacks.build_environment for this repository (which each run computes afresh, so a
+    clone with changed source gets inputs of its own, e.g. its own artifact release)."""
 
     @property
     def default_image_name(self) -> str:
@@ -149,6 +152,7 @@ class Pipeline:
             ci.update(providers.job_environment(provider, self.repo, script))
         extra = {
             **ci,
+            **build_environment(self.bed, self.variant.stack, self.repo),
             **self.stack_env,
             "BASE_IMAGE": self.standin.reference,
             "REGISTRY_TLS_VERIFY": "false",

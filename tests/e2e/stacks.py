@@ -5,34 +5,46 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tests.e2e import artifacts
+
 if TYPE_CHECKING:
     from tests.e2e.testbed import Testbed
 
-SERVICE_PROCESS = {"python": "/app/server.py", "node": "/app/server.js"}
+SERVICE_PROCESS = {
+    "python": "/app/server.py",
+    "node": "/app/server.js",
+    "artifact": "/app/server.py",
+}
 """What the service's command line contains (to find it among the container's processes)."""
 
-PACKAGE_LIST = {"python": "python.txt", "node": "node.txt"}
+PACKAGE_LIST = {"python": "python.txt", "node": "node.txt", "artifact": "artifact.txt"}
 """The language package list the image carries next to os.txt."""
 
-APP_ENTRY = {"python": Path("app/server.py"), "node": Path("app/server.js")}
+APP_ENTRY = {
+    "python": Path("app/server.py"),
+    "node": Path("app/server.js"),
+    "artifact": Path("artifact/src/server.py"),
+}
 """The sample service's main source file (edited to break the service on purpose)."""
 
-BREAK_BEFORE = {"python": "import ", "node": "const "}
+BREAK_BEFORE = {"python": "import ", "node": "const ", "artifact": "import "}
 """A line start in APP_ENTRY before which a statement that stops the service can go."""
 
 BREAKING_STATEMENT = {
     "python": "raise SystemExit({message!r})\n",
     "node": "process.stderr.write({message!r} + '\\n');\nprocess.exit(1);\n",
+    "artifact": "raise SystemExit({message!r})\n",
 }
 """A statement that makes the service exit with `message` as soon as it starts."""
 
 DEPENDENCY_MANIFEST = {"python": Path("app/requirements.txt"), "node": Path("app/package.json")}
-"""Where the sample service declares its third-party packages."""
+"""Where the sample service declares its third-party packages (the artifact stack's
+service comes as a released archive and declares none)."""
 
-LINE_COMMENT = {"python": "# ", "node": "// "}
+LINE_COMMENT = {"python": "# ", "node": "// ", "artifact": "# "}
 """How a comment line starts in APP_ENTRY (the benchmark appends one as a source change)."""
 
-BASE_STANDIN: dict[str, str] = {}
+BASE_STANDIN: dict[str, str] = {"artifact": "python"}
 """The stand-in (testbed.STANDIN_PACKAGES key) for the stack's BASE_IMAGE, where it is
 not the stack's own name."""
 
@@ -42,7 +54,26 @@ def base_standin(stack: str) -> str:
     return BASE_STANDIN.get(stack, stack)
 
 
-def build_environment(bed: Testbed, stack: str) -> dict[str, str]:
-    """What the stack's builds need besides BASE_IMAGE: its own build arguments
+def build_environment(bed: Testbed, stack: str, repo: Path) -> dict[str, str]:
+    """What the stack's builds of `repo` need besides BASE_IMAGE: its own build arguments
     (`build_args` in its stack.jinja), pointing at test bed resources."""
+    if stack == "artifact":
+        return artifact_build_environment(repo)
     return {}
+
+
+def artifact_build_environment(repo: Path, version: str = artifacts.VERSION) -> dict[str, str]:
+    """ARTIFACT_* for the release that `repo`'s own artifact/package.sh makes of its
+    sample source, served on loopback, so the build downloads what the checkout holds."""
+    release = artifacts.publish_release(repo, version)
+    name = release.path.name
+    pattern = release.url.removesuffix(name) + name.replace(
+        f"-{version}.tar.gz", "-{version}.tar.gz"
+    )
+    return {
+        "ARTIFACT_URL": pattern,
+        "ARTIFACT_VERSION": version,
+        "ARTIFACT_SHA256": release.sha256,
+        # The server listens on the test process's loopback, which only host networking reaches.
+        "BUILD_NETWORK": "host",
+    }

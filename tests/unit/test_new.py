@@ -153,6 +153,18 @@ BAD_ANSWERS = [
     ("ci_provider=travis", "ci_provider"),
     ("repository_url=http://x.example.com/a", "repository_url"),
     ("repository_url=https://x.example.com/a b", "repository_url"),
+    ("artifact_url=http://artifacts.example.com/a-{version}.tar.gz", "artifact_url"),
+    ("artifact_url=https://artifacts.example.com/a.tar.gz", "{version}"),
+    ("artifact_url=https://artifacts.example.com/a-{ver}-{version}.tar.gz", "braces"),
+    ("artifact_url=https://x.example.com/a-{version}.tgz;rm -rf /", "artifact_url"),
+    ("artifact_url=https://x.example.com/$(id)/a-{version}.tgz", "artifact_url"),
+    ("artifact_version=latest", "artifact_version"),
+    ("artifact_version=1.0 0", "artifact_version"),
+    ("artifact_version=../1", "artifact_version"),
+    ("artifact_version=-1", "artifact_version"),
+    ("artifact_sha256=abc123", "artifact_sha256"),
+    ("artifact_sha256=" + "A" * 64, "64 lower-case hex digits"),
+    ("artifact_sha256=" + "0" * 63 + "g", "artifact_sha256"),
 ]
 
 
