@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
+import tarfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -179,6 +181,41 @@ def run_once(
         timeout=timeout,
         check=False,
     )
+
+
+def copy_out(engine: Engine, image: str, path: str) -> tarfile.TarFile:
+    """A path of an image's file system as `docker cp` packs it: works for every image,
+    shell or no shell, because no process runs in the container."""
+    container = engine.docker("create", "--label", TEST_LABEL, image).stdout.strip()
+    try:
+        packed = subprocess.run(
+            [str(engine.client), "cp", f"{container}:{path}", "-"],
+            env=engine.environment(), capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        engine.docker("rm", "-v", container, check=False)
+    if packed.returncode != 0:
+        raise TestbedError(f"docker cp {image}:{path}: {packed.stderr.decode(errors='replace')}")
+    return tarfile.open(fileobj=io.BytesIO(packed.stdout))
+
+
+def read_file(engine: Engine, image: str, path: str) -> str:
+    """The text of one file in an image."""
+    with copy_out(engine, image, path) as archive:
+        member = archive.next()
+        content = archive.extractfile(member) if member is not None else None
+        if content is None:
+            raise TestbedError(f"{path} in {image} is not a regular file")
+        return content.read().decode()
+
+
+def owner(engine: Engine, image: str, path: str) -> tuple[int, int]:
+    """The numeric uid and gid that own a path in an image."""
+    with copy_out(engine, image, path) as archive:
+        member = archive.next()
+        if member is None:
+            raise TestbedError(f"docker cp returned nothing for {path} in {image}")
+        return member.uid, member.gid
 
 
 def new_volume(engine: Engine) -> str:

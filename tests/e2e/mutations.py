@@ -25,6 +25,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP = "{% if stack == 'python' %}app{% endif %}/server.py.jinja"
+DOCKER = "{% if stack != 'go' %}docker{% endif %}"
+GO_APP = "{% if stack == 'go' %}app{% endif %}"
+GO_FINAL = ".partials/stacks/go/Dockerfile.final.jinja"
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,9 @@ class Mutation:
 MUTATIONS = [
     Mutation("user-by-name", 1, "Dockerfile.jinja", "USER {{ img.uid }}:{{ img.gid }}",
              "USER {{ img.user_name }}", "row1_runs_as"),
-    Mutation("wrapper-without-exec", 1, "docker/entrypoint.sh.jinja", 'exec "$@"', '"$@"',
+    Mutation("wrapper-without-exec", 1, f"{DOCKER}/entrypoint.sh.jinja", 'exec "$@"', '"$@"',
              "row1_stops_cleanly or row2_pid1"),
-    Mutation("secret-twice-accepted", 3, "docker/config.sh.jinja",
+    Mutation("secret-twice-accepted", 3, f"{DOCKER}/config.sh.jinja",
              'set only one of them"\n            return 1',
              'set only one of them"', "row3_secret_and_secret_file"),
     Mutation("port-ignored", 3, APP, 'raw_port = get("PORT")', 'raw_port = DEFAULTS["PORT"]',
@@ -71,7 +74,7 @@ MUTATIONS = [
              '--build-arg "BASE_DIGEST="', "row8_base_labels or row11_every"),
     Mutation("package-lists-not-kept", 8, "ci/build.sh.jinja",
              'copy_package_lists "$IMAGE" build/packages', ":", "row8_package_lists"),
-    Mutation("probe-needs-network", 9, "docker/healthcheck.jinja", "set -eu\n",
+    Mutation("probe-needs-network", 9, f"{DOCKER}/healthcheck.jinja", "set -eu\n",
              "set -eu\ngetent hosts deb.debian.org >/dev/null || exit 1\n", "row9"),
     Mutation("dirty-tree-accepted", 10, "ci/lib.sh.jinja",
              "_ct_status=$(git status --porcelain --untracked-files=normal) || return 1",
@@ -80,7 +83,7 @@ MUTATIONS = [
              '--build-arg "VCS_REF=unknown"', "row10_revision"),
     Mutation("created-not-rfc3339", 11, "ci/lib.sh.jinja", "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
              "$(date -u +%s)", "row11_created"),
-    Mutation("probe-always-healthy", 12, "docker/healthcheck.jinja", "set -eu\n",
+    Mutation("probe-always-healthy", 12, f"{DOCKER}/healthcheck.jinja", "set -eu\n",
              "set -eu\nexit 0\n", "row12_turns_unhealthy"),
     Mutation("no-smoke-test", 13, "Dockerfile.jinja", "RUN {{ img.smoke_test }}", "RUN true",
              "row13_broken_smoke"),
@@ -92,6 +95,20 @@ MUTATIONS = [
              'if [ -z "${never_build_manually}" ]', "if false", "row15_plain_docker_build"),
     Mutation("local-build-labelled-ci", 15, "local_build.sh.jinja", "build_image development",
              "build_image ci", "row15_local_build"),
+    # The go stack's binary does what the docker/ scripts do for the other stacks.
+    Mutation("go-secret-twice-accepted", 3, f"{GO_APP}/config.go.jinja",
+             '\tif os.Getenv(name) != "" {\n\t\treturn configErrorf("both',
+             '\tif false {\n\t\treturn configErrorf("both', "go and row3_secret_and_secret_file"),
+    Mutation("go-warnings-on-stdout", 5, f"{GO_APP}/server.go.jinja", "if level >= 2 {",
+             "if level >= 9 {", "go and row5"),
+    Mutation("go-probe-always-healthy", 12, f"{GO_APP}/main.go.jinja",
+             'case "health":\n\t\treturn healthCommand()', 'case "health":\n\t\treturn 0',
+             "go and row12_turns_unhealthy"),
+    Mutation("go-no-smoke-test", 13, GO_FINAL, "RUN {{ stk.smoke_test_command | tojson }}\n",
+             "", "go and row13_broken_smoke"),
+    Mutation("go-exec-swallowed", 13, f"{GO_APP}/main.go.jinja",
+             "\treturn execCommand(args)\n", "\treturn serveCommand(nil)\n",
+             "go and row13_run_echo_hi"),
 ]  # fmt: skip
 
 

@@ -14,39 +14,56 @@ SERVICE_PROCESS = {
     "python": "/app/server.py",
     "node": "/app/server.js",
     "artifact": "/app/server.py",
+    # The go binary is named after the service; it is the only program in /usr/local/bin.
+    "go": "/usr/local/bin/",
 }
 """What the service's command line contains (to find it among the container's processes)."""
 
-PACKAGE_LIST = {"python": "python.txt", "node": "node.txt", "artifact": "artifact.txt"}
+PACKAGE_LIST = {
+    "python": "python.txt",
+    "node": "node.txt",
+    "artifact": "artifact.txt",
+    "go": "go.txt",
+}
 """The language package list the image carries next to os.txt."""
 
 APP_ENTRY = {
     "python": Path("app/server.py"),
     "node": Path("app/server.js"),
     "artifact": Path("artifact/src/server.py"),
+    "go": Path("app/main.go"),
 }
 """The sample service's main source file (edited to break the service on purpose)."""
 
-BREAK_BEFORE = {"python": "import ", "node": "const ", "artifact": "import "}
+BREAK_BEFORE = {"python": "import ", "node": "const ", "artifact": "import ", "go": "func main("}
 """A line start in APP_ENTRY before which a statement that stops the service can go."""
 
 BREAKING_STATEMENT = {
     "python": "raise SystemExit({message!r})\n",
     "node": "process.stderr.write({message!r} + '\\n');\nprocess.exit(1);\n",
     "artifact": "raise SystemExit({message!r})\n",
+    "go": 'func init() {{\n\tprintln("{message}")\n\tos.Exit(1)\n}}\n\n',
 }
 """A statement that makes the service exit with `message` as soon as it starts."""
 
-DEPENDENCY_MANIFEST = {"python": Path("app/requirements.txt"), "node": Path("app/package.json")}
+DEPENDENCY_MANIFEST = {
+    "python": Path("app/requirements.txt"),
+    "node": Path("app/package.json"),
+    "go": Path("app/go.mod"),
+}
 """Where the sample service declares its third-party packages (the artifact stack's
 service comes as a released archive and declares none)."""
 
-LINE_COMMENT = {"python": "# ", "node": "// ", "artifact": "# "}
+LINE_COMMENT = {"python": "# ", "node": "// ", "artifact": "# ", "go": "// "}
 """How a comment line starts in APP_ENTRY (the benchmark appends one as a source change)."""
 
-BASE_STANDIN: dict[str, str] = {"artifact": "python"}
+BASE_STANDIN: dict[str, str] = {"artifact": "python", "go": "distroless-static"}
 """The stand-in (testbed.STANDIN_PACKAGES key) for the stack's BASE_IMAGE, where it is
 not the stack's own name."""
+
+SHELL_FREE = frozenset({"go"})
+"""Stacks whose final image holds no shell and no program but the service binary, so
+`docker run IMAGE echo hi` fails with exit code 127 instead of printing `hi`."""
 
 
 def base_standin(stack: str) -> str:
@@ -59,6 +76,8 @@ def build_environment(bed: Testbed, stack: str, repo: Path) -> dict[str, str]:
     (`build_args` in its stack.jinja), pointing at test bed resources."""
     if stack == "artifact":
         return artifact_build_environment(repo)
+    if stack == "go":
+        return {"BUILDER_IMAGE": bed.standin("go").reference}
     return {}
 
 

@@ -45,10 +45,15 @@ CACHE_LABEL = "io.imgscaffold.testbed.key"
 STANDIN_PACKAGES: dict[str, tuple[str, ...]] = {
     "python": ("python3", "python3-venv", "python3-pip", "python-is-python3", "ca-certificates"),
     "node": ("nodejs", "ca-certificates"),
-    # The official golang image is a full Debian with the Go tool chain.
+    # The official golang image is a full Debian with the Go tool chain; the go stack
+    # builds with it (BUILDER_IMAGE), and its final stage uses distroless-static.
     "go": ("golang-go", "ca-certificates"),
+    # The packages whose files gcr.io/distroless/static holds; the stand-in's root file
+    # system is derived from this debootstrap (STANDIN_DERIVED_ROOTS).
+    "distroless-static": ("ca-certificates", "tzdata", "netbase"),
 }
-"""The Debian packages that make a stand-in for each stack's official base image."""
+"""The Debian packages that make a stand-in for each official base image, keyed by stack
+(or, for images no stack is named after, by the image's own short name)."""
 
 # The official node image ships npm next to node. debootstrap fails to configure npm's
 # several hundred node-* packages in its own pass, so apt installs them afterwards.
@@ -56,6 +61,52 @@ STANDIN_APT_PACKAGES: dict[str, tuple[str, ...]] = {
     "node": ("npm",),
 }
 """Packages installed with apt-get in the chroot after debootstrap, per stack."""
+
+
+def distroless_static_root(debian: Path, root: Path) -> None:
+    """A root file system shaped like gcr.io/distroless/static-debian12, from a Debian root.
+
+    No shell, no libc, no package manager: the users and groups distroless defines, the CA
+    bundle, time zones, netbase's files, os-release, a world-writable /tmp, and one
+    /var/lib/dpkg/status.d/ entry per package it took files from, as distroless has.
+    """
+    for directory, mode in (
+        ("etc/ssl/certs", 0o755), ("usr/share", 0o755), ("usr/lib", 0o755),
+        ("var/lib/dpkg/status.d", 0o755), ("tmp", 0o1777), ("root", 0o700),
+        ("home/nonroot", 0o700),
+    ):  # fmt: skip
+        (root / directory).mkdir(parents=True, exist_ok=True)
+        (root / directory).chmod(mode)
+    os.chown(root / "home/nonroot", 65532, 65532)
+    (root / "etc/passwd").write_text(
+        "root:x:0:0:root:/root:/sbin/nologin\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"
+        "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
+    )
+    (root / "etc/group").write_text(
+        "root:x:0:\nnobody:x:65534:\ntty:x:5:\nstaff:x:50:\nnonroot:x:65532:\n"
+    )
+    for name in ("etc/ssl/certs/ca-certificates.crt", "etc/services", "etc/protocols",
+                 "etc/ethertypes", "usr/lib/os-release"):  # fmt: skip
+        if (debian / name).is_file():
+            shutil.copyfile(debian / name, root / name)
+    (root / "etc/os-release").symlink_to("../usr/lib/os-release")
+    shutil.copytree(debian / "usr/share/zoneinfo", root / "usr/share/zoneinfo", symlinks=True)
+    wanted = {"base-files", "ca-certificates", "netbase", "tzdata"}
+    status = (debian / "var/lib/dpkg/status").read_text()
+    for stanza in status.split("\n\n"):
+        match = re.search(r"^Package: (\S+)$", stanza, re.MULTILINE)
+        if match and match.group(1) in wanted:
+            (root / "var/lib/dpkg/status.d" / match.group(1)).write_text(stanza.strip() + "\n")
+
+
+STANDIN_DERIVED_ROOTS: dict[str, Callable[[Path, Path], None]] = {
+    "distroless-static": distroless_static_root,
+}
+"""Stand-ins whose root file system is made from the debootstrap root rather than being it."""
+
+STANDIN_DERIVED_VERSION = 1
+"""Part of a derived stand-in's cache key: raise it when a derivation function changes."""
 
 ENGINE_START_SECONDS = 60.0
 REGISTRY_START_SECONDS = 20.0
@@ -462,6 +513,7 @@ def standin_key(stack: str) -> str:
         "ca": hashlib.sha256(HOST_CA_BUNDLE.read_bytes()).hexdigest()
         if HOST_CA_BUNDLE.is_file()
         else "",
+        **({"derived": STANDIN_DERIVED_VERSION} if stack in STANDIN_DERIVED_ROOTS else {}),
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -498,6 +550,12 @@ def standin_tarball(stack: str) -> Path:
             shutil.copyfile(HOST_CA_BUNDLE, root / "etc/ssl/certs/ca-certificates.crt")
         shutil.rmtree(root / "var/cache/apt/archives", ignore_errors=True)
         (root / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
+        derive = STANDIN_DERIVED_ROOTS.get(stack)
+        if derive is not None:
+            derived = Path(work) / "derived"
+            derived.mkdir()
+            derive(root, derived)
+            root = derived
         partial = tarball.with_suffix(".tar.partial")
         run(["tar", "-C", root, "--numeric-owner", "-cf", partial, "."], timeout=600)
         partial.rename(tarball)
