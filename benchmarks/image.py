@@ -32,7 +32,13 @@ if str(REPO_ROOT) not in sys.path:
 from tests.e2e import containers  # noqa: E402
 from tests.e2e.pipeline import Pipeline  # noqa: E402
 from tests.e2e.providers import branch_build  # noqa: E402
-from tests.e2e.stacks import APP_ENTRY, DEPENDENCY_MANIFEST, LINE_COMMENT  # noqa: E402
+from tests.e2e.stacks import (  # noqa: E402
+    APP_ENTRY,
+    DEPENDENCY_MANIFEST,
+    LINE_COMMENT,
+    base_standin,
+    build_environment,
+)
 from tests.e2e.testbed import TEST_LABEL, Engine, Standin, Testbed, publish_standin, run, testbed  # noqa: E402
 from tests.e2e.variants import Variant, discover_variants, git, render  # noqa: E402
 
@@ -55,16 +61,45 @@ RUN mkdir -p {data_dir}
 EXPOSE {port}
 CMD node server.js
 """,
+    # The release straight from its URL: no checksum, and the archive stays in a layer.
+    "artifact": """FROM {base}
+ADD {artifact_url} /tmp/
+RUN mkdir -p /app && tar -xzf /tmp/{artifact_file} -C /app --strip-components=1
+RUN mkdir -p {data_dir}
+EXPOSE {port}
+CMD python /app/server.py
+""",
+    # One stage on the Go tool chain's image, which so ships with the service.
+    "go": """FROM {base}
+COPY . /src
+WORKDIR /src/app
+RUN go build -o /usr/local/bin/service .
+RUN mkdir -p {data_dir}
+EXPOSE {port}
+CMD /usr/local/bin/service
+""",
 }
 """The hand-written Dockerfile per stack."""
+
+HAND_WRITTEN_BASE = {"go": "go"}
+"""The stand-in a hand-written Dockerfile starts from, where it is not the stack's base:
+a single stage has to build on the tool chain's image."""
 
 DEPENDENCY_STEPS = {
     "python": ("requirements.txt", "python -m venv"),
     "node": ("package-lock.json", "npm ci"),
+    # No dependencies of its own: the layers that must not follow a new release.
+    "artifact": ("groupadd",),
+    "go": ("go mod download",),
 }
 """Words in the BuildKit step names of the dependency layers, per stack."""
 
-HAND_WRITTEN_INSTALL = {"python": "pip install", "node": "npm install"}
+HAND_WRITTEN_INSTALL = {
+    "python": "pip install",
+    "node": "npm install",
+    "artifact": "tar -xzf",
+    "go": "go build",
+}
 """Words in the BuildKit step name of the hand-written Dockerfile's dependency install."""
 
 READY_SECONDS = 120.0
@@ -86,7 +121,12 @@ class Figures:
 
 def cold_base(bed: Testbed, stack: str) -> Standin:
     """The stack's stand-in with a digest no build has used: a guaranteed cold cache."""
-    return publish_standin(bed.engine, bed.registry, stack, nonce=uuid.uuid4().hex[:12])
+    return cold_standin(bed, base_standin(stack))
+
+
+def cold_standin(bed: Testbed, key: str) -> Standin:
+    """A stand-in (testbed.STANDIN_PACKAGES key) with a digest no build has used."""
+    return publish_standin(bed.engine, bed.registry, key, nonce=uuid.uuid4().hex[:12])
 
 
 def image_size(engine: Engine, reference: str) -> int:
@@ -149,7 +189,12 @@ def bench_template(bed: Testbed, variant: Variant, work: Path) -> tuple[Figures,
     repo = work / "rendered"
     answers = render(variant, repo, bed.registry.host)
     base = cold_base(bed, variant.stack)
-    p = Pipeline(bed=bed, variant=variant, repo=repo, answers=answers, standin=base)
+    inputs = build_environment(bed, variant.stack, repo)
+    if "BUILDER_IMAGE" in inputs:  # a cold builder too, so the build stage is not cached
+        inputs["BUILDER_IMAGE"] = cold_standin(bed, HAND_WRITTEN_BASE[variant.stack]).reference
+    p = Pipeline(
+        bed=bed, variant=variant, repo=repo, answers=answers, standin=base, stack_env=inputs
+    )
     out = Figures()
     started = time.monotonic()
     build = p.build(branch_build("main"))
@@ -176,10 +221,20 @@ def bench_hand_written(bed: Testbed, rendered: Pipeline, work: Path) -> Figures:
     shutil.copytree(
         rendered.repo, context, ignore=shutil.ignore_patterns(".git", "build", ".dockerignore")
     )
-    base = cold_base(bed, stack)
+    base = (
+        cold_standin(bed, HAND_WRITTEN_BASE[stack])
+        if stack in HAND_WRITTEN_BASE
+        else cold_base(bed, stack)
+    )
+    inputs = build_environment(bed, stack, rendered.repo)
+    url = inputs.get("ARTIFACT_URL", "").replace("{version}", inputs.get("ARTIFACT_VERSION", ""))
     (context / "Dockerfile").write_text(
         HAND_WRITTEN[stack].format(
-            base=base.reference, data_dir=answers["data_dir"], port=answers["service_port"]
+            base=base.reference,
+            data_dir=answers["data_dir"],
+            port=answers["service_port"],
+            artifact_url=url,
+            artifact_file=url.rpartition("/")[2],
         )
     )
     image = f"{bed.registry.host}/benchmark/hand-written-{stack}:latest"
@@ -224,7 +279,13 @@ def dependency_layers_cached_hand_written(build_output: str, stack: str) -> str:
 
 def requirements(repo: Path, stack: str) -> list[str]:
     """The third-party packages the sample service declares."""
+    if stack not in DEPENDENCY_MANIFEST:
+        return []
     manifest = repo / DEPENDENCY_MANIFEST[stack]
+    if manifest.name == "go.mod":  # the module's requirements
+        return re.findall(
+            r"^(?:require\s+)?\t?([\w.~/-]+\.[\w.~/-]+ v\S+)", manifest.read_text(), re.M
+        )
     if manifest.suffix == ".json":  # package.json: the runtime dependencies
         return sorted(json.loads(manifest.read_text()).get("dependencies") or {})
     lines = manifest.read_text().splitlines()
