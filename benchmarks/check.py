@@ -48,7 +48,9 @@ def render_all(folder: Path) -> list[Path]:
         for provider in questions["ci_provider"]["choices"].values():
             dest = folder / f"rendered-{stack}-{provider}"
             try:
-                create_repository(dest, layers=AnswerLayers(cli={"stack": stack, "ci_provider": provider}))
+                create_repository(
+                    dest, layers=AnswerLayers(cli={"stack": stack, "ci_provider": provider})
+                )
             except Exception as error:  # a stack still being built must not stop the benchmark
                 print(f"skipping {stack}/{provider}: {error}", file=sys.stderr)
                 continue
@@ -90,21 +92,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="imgscaffold-check-bench-") as tmp:
         fleet = build_fleet(Path(tmp), options.repos)
         dockerfiles = [
-            str(p) for repo in fleet for p in repo.rglob("*") if p.is_file() and is_dockerfile_name(p.name)
+            str(p)
+            for repo in fleet
+            for p in repo.rglob("*")
+            if p.is_file() and is_dockerfile_name(p.name)
         ]
         paths = [str(p) for p in fleet]
-        ours = timed([imgscaffold, "check", "--no-hadolint", "--format", "json", *paths], options.runs)
+        ours = timed(
+            [imgscaffold, "check", "--no-hadolint", "--format", "json", *paths], options.runs
+        )
         theirs = timed([hadolint, "--no-fail", "--format", "json", *dockerfiles], options.runs)
         both = timed([imgscaffold, "check", "--format", "json", *paths], options.runs)
         rendered = next(p for p in fleet if "rendered-python" in p.name)
         one = timed([imgscaffold, "check", "--no-hadolint", str(rendered)], options.runs)
         one_with = timed([imgscaffold, "check", str(rendered)], options.runs)
-    print(f"fleet: {len(fleet)} repositories, {len(dockerfiles)} Dockerfiles; median of {options.runs} runs")
+    print(
+        f"fleet: {len(fleet)} repositories, {len(dockerfiles)} Dockerfiles; median of "
+        f"{options.runs} "
+        f"runs"
+    )
     print(f"imgscaffold check --no-hadolint, all repositories: {ours:7.2f} s")
     print(f"hadolint, all Dockerfiles:                        {theirs:7.2f} s")
     print(f"ratio imgscaffold / hadolint:                     {ours / theirs:7.2f}")
     print(f"imgscaffold check with hadolint, all repositories: {both:6.2f} s")
-    print(f"imgscaffold check, one rendered repository:       {one:7.2f} s ({one_with:.2f} s with hadolint)")
+    print(
+        f"imgscaffold check, one rendered repository:       {one:7.2f} s ({one_with:.2f} s with "
+        f"hadolint)"
+    )
 
 
 if __name__ == "__main__":

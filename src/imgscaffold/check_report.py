@@ -94,7 +94,8 @@ def _text(reports: Sequence[Report], fail_on: Severity) -> str:
         lines.append(
             f"{verdict}: {counts['error']} error(s), {counts['warning']} warning(s), "
             f"{counts['info']} info, {counts['ignored']} ignored; "
-            f"{len(report.ran)} rules ran, {len(report.skipped)} skipped; hadolint: {report.hadolint}"
+            f"{len(report.ran)} rules ran, {len(report.skipped)} skipped; hadolint: "
+            f"{report.hadolint}"
         )
         lines.append("")
     if len(reports) > 1:
@@ -249,6 +250,9 @@ td.n{text-align:right}.error{color:#b00020}.warning{color:#a05a00}.info{color:#5
 tr.ignored{opacity:.55}input,select{font:inherit;margin-right:1em}
 """
 
+# Nothing may load from elsewhere: only the inline style and script run.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+
 _JS = """
 function cellValue(row,i){var t=row.cells[i].getAttribute('data-v')||row.cells[i].textContent;
 var n=parseFloat(t);return isNaN(n)||!/^-?[0-9.]+$/.test(t)?t.toLowerCase():n;}
@@ -258,12 +262,14 @@ document.querySelectorAll('table.sortable').forEach(function(table){
   table.querySelectorAll('th').forEach(function(h){h.removeAttribute('aria-sort');});
   th.setAttribute('aria-sort',asc?'ascending':'descending');
   var body=table.tBodies[0];var rows=Array.prototype.slice.call(body.rows);
-  rows.sort(function(a,b){var x=cellValue(a,i),y=cellValue(b,i);return (x<y?-1:x>y?1:0)*(asc?1:-1);});
+  rows.sort(function(a,b){var x=cellValue(a,i),y=cellValue(b,i);
+   return (x<y?-1:x>y?1:0)*(asc?1:-1);});
   rows.forEach(function(r){body.appendChild(r);});});});});
 function applyFilter(){var text=document.getElementById('filter').value.toLowerCase();
  var sev=document.getElementById('severity').value;var shown=0;
  document.querySelectorAll('#findings tbody tr').forEach(function(r){
-  var ok=r.textContent.toLowerCase().indexOf(text)>=0&&(!sev||r.getAttribute('data-severity')===sev);
+  var ok=r.textContent.toLowerCase().indexOf(text)>=0
+   &&(!sev||r.getAttribute('data-severity')===sev);
   r.hidden=!ok;if(ok){shown++;}});
  document.getElementById('shown').textContent=shown;}
 document.getElementById('filter').addEventListener('input',applyFilter);
@@ -312,7 +318,7 @@ def _html(reports: Sequence[Report], fail_on: Severity) -> str:
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>imgscaffold check: {len(reports)} target(s)</title>
 <style>{_CSS}</style>

@@ -36,10 +36,15 @@ def test_clean_repository_exits_0() -> None:
 def test_findings_exit_1_with_file_line_and_fix(repo: Path) -> None:
     done = run_cli("check", "--no-hadolint", str(repo))
     assert done.returncode == 1
-    assert "Dockerfile:3: IMG008 [error] FROM docker.io/library/python:latest uses the moving tag" in done.stdout
+    assert (
+        "Dockerfile:3: IMG008 [error] FROM docker.io/library/python:latest uses the moving tag"
+        in done.stdout
+    )
     assert "Dockerfile:10: IMG008 [error]" in done.stdout
     assert "fix: Name a full version tag" in done.stdout
-    assert "see: https://imgscaffold.github.io/imgscaffold/guide/08-repeatable-builds/" in done.stdout
+    assert (
+        "see: https://imgscaffold.github.io/imgscaffold/guide/08-repeatable-builds/" in done.stdout
+    )
 
 
 def test_fail_on_threshold(tmp_path: Path) -> None:
@@ -47,10 +52,19 @@ def test_fail_on_threshold(tmp_path: Path) -> None:
     path = tmp_path / "repo"
     shutil.copytree(CORPUS / "16-good", path)
     dockerfile = path / "Dockerfile"
-    dockerfile.write_text(dockerfile.read_text().replace("FROM ${BASE_IMAGE}\nRUN useradd", "FROM python:3.12.8-slim\nRUN useradd"))
+    dockerfile.write_text(
+        dockerfile.read_text().replace(
+            "FROM ${BASE_IMAGE}\nRUN useradd", "FROM python:3.12.8-slim\nRUN useradd"
+        )
+    )
     assert run_cli("check", "--no-hadolint", str(path)).returncode == 0
     assert run_cli("check", "--no-hadolint", "--fail-on", "info", str(path)).returncode == 1
-    assert run_cli("check", "--no-hadolint", "--fail-on", "never", str(CORPUS / "04-untagged-base")).returncode == 0
+    assert (
+        run_cli(
+            "check", "--no-hadolint", "--fail-on", "never", str(CORPUS / "04-untagged-base")
+        ).returncode
+        == 0
+    )
 
 
 def test_usage_errors_exit_2(repo: Path) -> None:
@@ -62,7 +76,8 @@ def test_usage_errors_exit_2(repo: Path) -> None:
 
 def test_ignore_file_with_reasons(repo: Path) -> None:
     (repo / ".imgscaffold-check.toml").write_text(
-        '[[ignore]]\nrule = "IMG008"\nreason = "the registry mirror only has latest"\npath = "Dockerfile"\n'
+        '[[ignore]]\nrule = "IMG008"\nreason = "the registry mirror only has latest"\npath = '
+        '"Dockerfile"\n'
     )
     done = run_cli("check", "--no-hadolint", "--format", "json", str(repo))
     assert done.returncode == 0, done.stdout
@@ -86,7 +101,12 @@ def test_json_sarif_markdown(repo: Path) -> None:
     data = json.loads(run_cli("check", "--no-hadolint", "--format", "json", str(repo)).stdout)
     assert data["failed"] is True
     finding = data["targets"][0]["findings"][0]
-    assert {finding["rule"], finding["path"], finding["line"], finding["severity"]} == {"IMG008", "Dockerfile", 3, "error"}
+    assert {finding["rule"], finding["path"], finding["line"], finding["severity"]} == {
+        "IMG008",
+        "Dockerfile",
+        3,
+        "error",
+    }
     sarif = json.loads(run_cli("check", "--no-hadolint", "--format", "sarif", str(repo)).stdout)
     assert sarif["version"] == "2.1.0"
     result = sarif["runs"][0]["results"][0]
@@ -95,7 +115,10 @@ def test_json_sarif_markdown(repo: Path) -> None:
     rule = sarif["runs"][0]["tool"]["driver"]["rules"][result["ruleIndex"]]
     assert rule["id"] == "IMG008" and rule["helpUri"].endswith("/08-repeatable-builds/")
     markdown = run_cli("check", "--no-hadolint", "--format", "markdown", str(repo)).stdout
-    assert "| [IMG008](https://imgscaffold.github.io/imgscaffold/guide/08-repeatable-builds/) | error | `Dockerfile:3` |" in markdown
+    assert (
+        "| [IMG008](https://imgscaffold.github.io/imgscaffold/guide/08-repeatable-builds/) | error "
+        "| `Dockerfile:3` |" in markdown
+    )
 
 
 def test_fleet_run_and_html_output(tmp_path: Path) -> None:
@@ -103,16 +126,31 @@ def test_fleet_run_and_html_output(tmp_path: Path) -> None:
     entries = sorted(p for p in CORPUS.iterdir() if p.is_dir())
     listing.write_text("\n".join(str(p) for p in entries[1:]) + "\n")
     out = tmp_path / "fleet.html"
-    done = run_cli("check", "--no-hadolint", "--format", "html", "-o", str(out), "--from-file", str(listing), str(entries[0]))
+    done = run_cli(
+        "check",
+        "--no-hadolint",
+        "--format",
+        "html",
+        "-o",
+        str(out),
+        "--from-file",
+        str(listing),
+        str(entries[0]),
+    )
     assert done.returncode == 1 and done.stdout == ""
     text = out.read_text()
-    assert text.count('<tr><td>') >= len(entries)
-    markdown = run_cli("check", "--no-hadolint", "--format", "markdown", *map(str, entries[:3])).stdout
+    assert text.count("<tr><td>") >= len(entries)
+    markdown = run_cli(
+        "check", "--no-hadolint", "--format", "markdown", *map(str, entries[:3])
+    ).stdout
     assert "## Rules" in markdown and "| Rule | Title | Severity | Failing |" in markdown
 
 
 def test_hadolint_findings_join_the_report(tmp_path: Path) -> None:
-    if shutil.which("hadolint", path=str(Path(sys.executable).parent)) is None and shutil.which("hadolint") is None:
+    if (
+        shutil.which("hadolint", path=str(Path(sys.executable).parent)) is None
+        and shutil.which("hadolint") is None
+    ):
         pytest.skip("hadolint is not installed")
     path = tmp_path / "repo"
     shutil.copytree(CORPUS / "04-untagged-base", path)
@@ -141,7 +179,13 @@ def test_repo_review_runs_the_checks() -> None:
     assert bad.url == "https://imgscaffold.github.io/imgscaffold/guide/12-healthcheck/"
     binary = shutil.which("repo-review", path=str(Path(sys.executable).parent))
     assert binary is not None
-    done = subprocess.run([binary, "--format", "json", str(CORPUS / "16-good")], capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [binary, "--format", "json", str(CORPUS / "16-good")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     checks = json.loads(done.stdout)["checks"]
     assert checks["IMG012"]["result"] is True and checks["IMG012"]["family"] == "dockerfile"

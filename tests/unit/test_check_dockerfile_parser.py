@@ -17,7 +17,7 @@ def test_a_comment_ends_the_directives() -> None:
 
 
 def test_backtick_escape_joins_lines() -> None:
-    parsed = parse("# escape=`\nFROM a:1\nRUN echo one `\n    two\nCMD [\"C:\\\\app.exe\"]\n")
+    parsed = parse('# escape=`\nFROM a:1\nRUN echo one `\n    two\nCMD ["C:\\\\app.exe"]\n')
     run = parsed.stages[0].find("RUN")[0]
     assert run.value == "echo one two"
     assert (run.line, run.end_line) == (3, 4)
@@ -49,7 +49,7 @@ def test_heredoc_bodies_are_not_instructions() -> None:
 
 
 def test_two_heredocs_in_one_instruction() -> None:
-    parsed = parse("FROM a:1\nRUN <<A bash && <<B sh\none\nA\ntwo\nB\nCMD [\"x\"]\n")
+    parsed = parse('FROM a:1\nRUN <<A bash && <<B sh\none\nA\ntwo\nB\nCMD ["x"]\n')
     run = parsed.stages[0].find("RUN")[0]
     assert [d.body for d in run.heredocs] == ["one", "two"]
     assert parsed.stages[0].find("CMD")[0].line == 7
@@ -61,7 +61,7 @@ def test_unclosed_heredoc_is_a_problem() -> None:
 
 
 def test_lower_case_instructions_and_stage_names() -> None:
-    parsed = parse("from a:1 as Build\nrun make\nfrom build\ncmd [\"x\"]\n")
+    parsed = parse('from a:1 as Build\nrun make\nfrom build\ncmd ["x"]\n')
     assert [s.name for s in parsed.stages] == ["build", None]
     assert parsed.stages[1].parent == 0
     assert parsed.chain(parsed.stages[1])[0].index == 0
@@ -82,7 +82,10 @@ def test_healthcheck_flags_and_command() -> None:
 
 
 def test_arg_substitution_in_from() -> None:
-    text = "ARG REG=docker.io\nARG TAG=3.20.3\nARG EMPTY\nFROM ${REG}/alpine:${TAG}\nFROM ${EMPTY:-busybox:1.37}\n"
+    text = (
+        "ARG REG=docker.io\nARG TAG=3.20.3\nARG EMPTY\nFROM ${REG}/alpine:${TAG}\nFROM "
+        "${EMPTY:-busybox:1.37}\n"
+    )
     parsed = parse(text)
     assert [s.resolved_base for s in parsed.stages] == ["docker.io/alpine:3.20.3", "busybox:1.37"]
     assert parsed.global_args == {"REG": "docker.io", "TAG": "3.20.3", "EMPTY": None}

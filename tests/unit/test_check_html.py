@@ -1,4 +1,5 @@
-"""The fleet page of `imgscaffold check --format html`: self-contained, and it works in a browser."""
+"""The fleet page of `imgscaffold check --format html`: self-contained, and it works in a "
+"browser."""
 
 from __future__ import annotations
 
@@ -46,7 +47,11 @@ def test_the_page_escapes_what_it_shows(tmp_path: Path) -> None:
 
 
 def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    found = (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
     if found is None:
         reason = "chromium is not installed (apt-get install chromium)"
         if os.environ.get(REQUIRE_ENGINE) == "1":
@@ -109,7 +114,8 @@ document.getElementById('f').addEventListener('load', function () {{
   var shown = Array.prototype.filter.call(d.querySelectorAll('#findings tbody tr'),
     function (r) {{ return !r.hidden; }});
   out.push('shown=' + shown.length + ' label=' + d.getElementById('shown').textContent);
-  out.push('all-match=' + shown.every(function (r) {{ return r.textContent.indexOf('IMG008') >= 0; }}));
+  out.push('all-match=' + shown.every(function (r) {{
+    return r.textContent.indexOf('IMG008') >= 0; }}));
   document.getElementById('out').textContent = out.join('\\n');
 }});
 </script></body></html>""",

@@ -124,7 +124,7 @@ ENTRYPOINT ["sleep"]
 CMD ["infinity"]
 LABEL {" ".join(f'{k}="{v}"' for k, v in GOOD["Config"]["Labels"].items())}
 """
-BAD_DOCKERFILE = 'FROM {base}\nCMD sleep infinity\n'
+BAD_DOCKERFILE = "FROM {base}\nCMD sleep infinity\n"
 
 
 @pytest.mark.engine
@@ -148,7 +148,16 @@ def test_image_on_a_real_engine(request: pytest.FixtureRequest, tmp_path: Path) 
             report = check_image(tag, docker=str(engine.client))
             results[name] = sorted({f.rule for f in report.findings})
         assert results["good"] == []
-        assert results["bad"] == ["IMG501", "IMG508", "IMG510", "IMG511", "IMG512", "IMG514", "IMG601", "IMG608"]
+        assert results["bad"] == [
+            "IMG501",
+            "IMG508",
+            "IMG510",
+            "IMG511",
+            "IMG512",
+            "IMG514",
+            "IMG601",
+            "IMG608",
+        ]
         with pytest.raises(UsageError, match="not on the local engine"):
             check_image("imgscaffold-check-test/missing:none", docker=str(engine.client))
     finally:

@@ -23,7 +23,9 @@ def _choices(question: str) -> list[str]:
 COMBINATIONS = [(s, p) for s in _choices("stack") for p in _choices("ci_provider")]
 
 
-@pytest.mark.parametrize(("stack", "provider"), COMBINATIONS, ids=[f"{s}-{p}" for s, p in COMBINATIONS])
+@pytest.mark.parametrize(
+    ("stack", "provider"), COMBINATIONS, ids=[f"{s}-{p}" for s, p in COMBINATIONS]
+)
 def test_rendered_repository_passes_every_check(
     render: Callable[..., NewRepository], stack: str, provider: str
 ) -> None:

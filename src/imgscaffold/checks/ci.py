@@ -20,7 +20,8 @@ _DIRTY = re.compile(
     r"git status --porcelain|git diff (--quiet|--exit-code)|git diff-index --quiet|dirty"
 )
 _CONTAINER_TEST = re.compile(
-    r"container-structure-test|docker run|docker compose up|docker-compose up|goss|dgoss|testinfra|bats|"
+    r"container-structure-test|docker run|docker compose up|docker-compose "
+    r"up|goss|dgoss|testinfra|bats|"
     r"trivy image|docker container run|structure-test"
 )
 
@@ -45,7 +46,10 @@ class AutomatedBuilds(Rule):
     row = 15
     family = "ci"
     severity = Severity.WARNING
-    fix = "Add a CI pipeline (GitHub Actions, GitLab CI, Jenkins, ...) that builds, tests and pushes the image; releases only from there."
+    fix = (
+        "Add a CI pipeline (GitHub Actions, GitLab CI, Jenkins, ...) that builds, tests and pushes "
+        "the image; releases only from there."
+    )
 
     def findings(self, repo: Repository) -> list[Finding] | None:
         if not repo.dockerfiles:
@@ -61,7 +65,11 @@ class UniqueTag(CiRule):
     id = "IMG006"
     row = 6
     severity = Severity.WARNING
-    fix = "Tag each build <branch>-<short sha>-<timestamp> (or pr-<n>-...) from the CI's commit variable, e.g. ${GITHUB_SHA::7}."
+    fix = (
+        "Tag each build <branch>-<short sha>-<timestamp> (or pr-<n>-...) from the CI's commit "
+        "variable, "
+        "e.g. ${GITHUB_SHA::7}."
+    )
 
     def check_ci(self, repo: Repository, texts: dict[str, str]) -> list[Finding]:
         if any(_COMMIT.search(text) for text in texts.values()):
@@ -75,7 +83,10 @@ class LatestOnlyOnRelease(CiRule):
     id = "IMG007"
     row = 7
     severity = Severity.WARNING
-    fix = "Move `latest` to the release job, and only when the release is the highest stable version (docker/metadata-action: flavor latest=false)."
+    fix = (
+        "Move `latest` to the release job, and only when the release is the highest stable version "
+        "(docker/metadata-action: flavor latest=false)."
+    )
 
     def check_ci(self, repo: Repository, texts: dict[str, str]) -> list[Finding]:
         found = []
@@ -121,7 +132,10 @@ class CleanTree(CiRule):
     id = "IMG110"
     row = 10
     severity = Severity.INFO
-    fix = "Fail the build when `git status --porcelain` prints anything: the image must match its commit."
+    fix = (
+        "Fail the build when `git status --porcelain` prints anything: the image must match its "
+        "commit."
+    )
 
     def check_ci(self, repo: Repository, texts: dict[str, str]) -> list[Finding]:
         if any(_DIRTY.search(text) for text in texts.values()):
@@ -137,7 +151,10 @@ class ContainerTests(CiRule):
     id = "IMG113"
     row = 13
     severity = Severity.WARNING
-    fix = "Run the image in CI and test it (container-structure-test, HTTP acceptance tests, health) before any push."
+    fix = (
+        "Run the image in CI and test it (container-structure-test, HTTP acceptance tests, health) "
+        "before any push."
+    )
 
     def check_ci(self, repo: Repository, texts: dict[str, str]) -> list[Finding]:
         tests = [

@@ -37,7 +37,8 @@ def _build_key(service: dict[str, Any]) -> str | None:
     if isinstance(build, str):
         return f"{build}|Dockerfile"
     if isinstance(build, dict):
-        return f"{build.get('context', '.')}|{build.get('dockerfile', 'Dockerfile')}|{build.get('target', '')}"
+        context, dockerfile = build.get("context", "."), build.get("dockerfile", "Dockerfile")
+        return f"{context}|{dockerfile}|{build.get('target', '')}"
     return None
 
 
@@ -48,7 +49,10 @@ class OneServicePerImage(Rule):
     row = 2
     family = "compose"
     severity = Severity.WARNING
-    fix = "Give each process its own image (or its own build target); dependencies run as separate services."
+    fix = (
+        "Give each process its own image (or its own build target); dependencies run as separate "
+        "services."
+    )
 
     def findings(self, repo: Repository) -> list[Finding] | None:
         services = _services(repo)
@@ -79,7 +83,11 @@ class NamedVolume(Rule):
     row = 14
     family = "compose"
     severity = Severity.INFO
-    fix = "Map a named volume (volumes: [data:/data]) rather than a host folder, so the data outlives the container and stays portable."
+    fix = (
+        "Map a named volume (volumes: [data:/data]) rather than a host folder, so the data "
+        "outlives "
+        "the container and stays portable."
+    )
 
     def findings(self, repo: Repository) -> list[Finding] | None:
         services = _services(repo)
@@ -94,15 +102,14 @@ class NamedVolume(Rule):
                     else str(volume.get("source", ""))
                 )
                 kind = None if isinstance(volume, str) else volume.get("type")
-                if (
+                bind = kind == "bind" or (
                     isinstance(volume, str) and ":" in volume and source.startswith((".", "/", "~"))
-                ) or kind == "bind":
-                    if _build_key(service) is not None or "image" not in service:
-                        found.append(
-                            self.finding(
-                                f"service {name} mounts the host folder {source}", path, line
-                            )
-                        )
+                )
+                # Only services built here: another project's image is not ours to judge.
+                if bind and (_build_key(service) is not None or "image" not in service):
+                    found.append(
+                        self.finding(f"service {name} mounts the host folder {source}", path, line)
+                    )
         return found
 
 

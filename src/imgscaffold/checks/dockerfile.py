@@ -40,7 +40,8 @@ _COMPILERS = re.compile(
 _DOWNLOADERS = re.compile(r"\b(curl|wget)\b")
 _INSTALLERS = re.compile(
     r"\b(pip3?|uv pip|npm|yarn|pnpm|gem|composer|go (get|install)) (install|add|ci|update)\b|"
-    r"\b(apt-get|apt|apk|yum|dnf|zypper|microdnf) (install|add|update|upgrade)\b|\bgit (clone|pull|fetch)\b"
+    r"\b(apt-get|apt|apk|yum|dnf|zypper|microdnf) (install|add|update|upgrade)\b|\bgit "
+    r"(clone|pull|fetch)\b"
 )
 _PIPE_TO_SHELL = re.compile(r"\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(ba|z|da)?sh\b")
 _LOG_FILE = re.compile(
@@ -142,7 +143,11 @@ class ExecForm(DockerfileRule):
     id = "IMG001"
     row = 1
     severity = Severity.WARNING
-    fix = 'Write ENTRYPOINT ["/path/to/program", "arg"]: in shell form /bin/sh is PID 1 and the service never sees SIGTERM.'
+    fix = (
+        'Write ENTRYPOINT ["/path/to/program", "arg"]: in shell form /bin/sh is PID 1 and the '
+        "service "
+        "never sees SIGTERM."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         assert dockerfile.final is not None
@@ -178,7 +183,9 @@ class NonRootUser(DockerfileRule):
                 self.at(
                     dockerfile,
                     user.line,
-                    f"USER {user.value} is a name: Kubernetes' runAsNonRoot can only verify a numeric uid",
+                    f"USER {user.value} is a name: Kubernetes' runAsNonRoot can only verify a "
+                    f"numeric "
+                    f"uid",
                 )
             ]
         return []
@@ -190,7 +197,11 @@ class Dockerignore(DockerfileRule):
     id = "IMG201"
     row = 1
     severity = Severity.WARNING
-    fix = "Add a .dockerignore next to the build context; start with `*` and re-include what the Dockerfile copies."
+    fix = (
+        "Add a .dockerignore next to the build context; start with `*` and re-include what the "
+        "Dockerfile "
+        "copies."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         if repo.dockerignore(dockerfile) is None:
@@ -206,7 +217,10 @@ class BuildToolsOutOfFinalStage(DockerfileRule):
     id = "IMG301"
     row = 1
     severity = Severity.WARNING
-    fix = "Compile or build in an earlier stage (FROM ... AS build) and COPY --from=build only the result."
+    fix = (
+        "Compile or build in an earlier stage (FROM ... AS build) and COPY --from=build only the "
+        "result."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         assert dockerfile.final is not None
@@ -234,7 +248,11 @@ class OneService(DockerfileRule):
     id = "IMG002"
     row = 2
     severity = Severity.ERROR
-    fix = "Run one service per image; split the others into their own images (compose or Kubernetes runs them side by side). tini or dumb-init as a reaper is fine."
+    fix = (
+        "Run one service per image; split the others into their own images (compose or Kubernetes "
+        "runs "
+        "them side by side). tini or dumb-init as a reaper is fine."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         assert dockerfile.final is not None
@@ -278,7 +296,11 @@ class NoEnvFiles(DockerfileRule):
     id = "IMG003"
     row = 3
     severity = Severity.ERROR
-    fix = "Pass settings as environment variables at run time (secrets as *_FILE paths to mounted files); exclude **/.env in .dockerignore."
+    fix = (
+        "Pass settings as environment variables at run time (secrets as *_FILE paths to mounted "
+        "files); "
+        "exclude **/.env in .dockerignore."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         found = []
@@ -313,7 +335,11 @@ class NoBakedSecrets(DockerfileRule):
     id = "IMG103"
     row = 3
     severity = Severity.ERROR
-    fix = "Read secrets at run time from a mounted file (VAR_FILE) or the environment; use RUN --mount=type=secret at build time."
+    fix = (
+        "Read secrets at run time from a mounted file (VAR_FILE) or the environment; use RUN "
+        "--mount=type=secret "
+        "at build time."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         found = []
@@ -353,7 +379,11 @@ class OneImageForAllEnvironments(DockerfileRule):
     id = "IMG004"
     row = 4
     severity = Severity.ERROR
-    fix = "Build one image and configure it per environment at run time (environment variables, mounted config)."
+    fix = (
+        "Build one image and configure it per environment at run time (environment variables, "
+        "mounted "
+        "config)."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         found = []
@@ -386,7 +416,11 @@ class NoLogFiles(DockerfileRule):
     id = "IMG005"
     row = 5
     severity = Severity.WARNING
-    fix = "Log to stdout/stderr (or link the log file to /dev/stdout, /dev/stderr) so `docker logs` and the platform see it."
+    fix = (
+        "Log to stdout/stderr (or link the log file to /dev/stdout, /dev/stderr) so `docker logs` "
+        "and "
+        "the platform see it."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         assert dockerfile.final is not None
@@ -445,7 +479,11 @@ class PinnedBase(DockerfileRule):
     id = "IMG008"
     row = 8
     severity = Severity.ERROR
-    fix = "Name a full version tag (python:3.12.8-slim-bookworm) and ideally a digest; let Renovate propose updates."
+    fix = (
+        "Name a full version tag (python:3.12.8-slim-bookworm) and ideally a digest; let Renovate "
+        "propose "
+        "updates."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         found = []
@@ -485,7 +523,11 @@ class BaseFromArg(DockerfileRule):
     id = "IMG108"
     row = 8
     severity = Severity.INFO
-    fix = "Write ARG BASE_IMAGE=<image:version> before the first FROM and FROM ${BASE_IMAGE}, so CI can pin it by digest."
+    fix = (
+        "Write ARG BASE_IMAGE=<image:version> before the first FROM and FROM ${BASE_IMAGE}, so CI "
+        "can "
+        "pin it by digest."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         assert dockerfile.final is not None
@@ -503,7 +545,10 @@ class PinnedSyntax(DockerfileRule):
     id = "IMG208"
     row = 8
     severity = Severity.WARNING
-    fix = "Pin the frontend: # syntax=docker/dockerfile:1.12.0 (or with @sha256:...), or drop the directive."
+    fix = (
+        "Pin the frontend: # syntax=docker/dockerfile:1.12.0 (or with @sha256:...), or drop the "
+        "directive."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         syntax = dockerfile.directives.get("syntax")
@@ -527,7 +572,11 @@ class NoRuntimeDownloads(DockerfileRule):
     id = "IMG009"
     row = 9
     severity = Severity.ERROR
-    fix = "Install and download at build time (pinned, verified); the container must start with --network none."
+    fix = (
+        "Install and download at build time (pinned, verified); the container must start with "
+        "--network "
+        "none."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         found = []
@@ -559,7 +608,11 @@ class VerifiedBuildDownloads(DockerfileRule):
     id = "IMG109"
     row = 9
     severity = Severity.ERROR
-    fix = "Use ADD --checksum=sha256:..., or download to a file and check it with sha256sum -c before use; never pipe a download into a shell."
+    fix = (
+        "Use ADD --checksum=sha256:..., or download to a file and check it with sha256sum -c "
+        "before "
+        "use; never pipe a download into a shell."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         found = []
@@ -575,7 +628,9 @@ class VerifiedBuildDownloads(DockerfileRule):
                     _DOWNLOADERS.search(i.command)
                     and re.search(r"https?://", i.command)
                     and not re.search(
-                        r"sha(256|512)sum|--checksum|gpg --verify|cosign verify|--require-hashes|echo \S+ +\S+ *\| *sha",
+                        r"sha(256|512)sum|--checksum|gpg --verify|cosign "
+                        r"verify|--require-hashes|echo "
+                        r"\S+ +\S+ *\| *sha",
                         i.command,
                     )
                 ):
@@ -596,7 +651,10 @@ class GitExcluded(DockerfileRule):
     row = 10
     severity = Severity.ERROR
     requires = frozenset({"IMG201"})
-    fix = "Add .git to .dockerignore (or start it with `*`): the history has no place in a layer and busts the cache."
+    fix = (
+        "Add .git to .dockerignore (or start it with `*`): the history has no place in a layer and "
+        "busts the cache."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         ignore = repo.dockerignore(dockerfile)
@@ -620,7 +678,10 @@ class OciLabels(DockerfileRule):
     id = "IMG011"
     row = 11
     severity = Severity.WARNING
-    fix = "Add one LABEL block with org.opencontainers.image.* keys, their values from build arguments."
+    fix = (
+        "Add one LABEL block with org.opencontainers.image.* keys, their values from build "
+        "arguments."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         assert dockerfile.final is not None
@@ -639,7 +700,11 @@ class LabelsFromArgs(DockerfileRule):
     row = 11
     severity = Severity.WARNING
     requires = frozenset({"IMG011"})
-    fix = 'Declare ARG BUILD_DATE, VCS_REF and VERSION and write LABEL org.opencontainers.image.created="${BUILD_DATE}" etc.'
+    fix = (
+        "Declare ARG BUILD_DATE, VCS_REF and VERSION and write LABEL "
+        'org.opencontainers.image.created="${BUILD_DATE}" '
+        "etc."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         assert dockerfile.final is not None
@@ -675,7 +740,9 @@ class LabelsLate(DockerfileRule):
                         self.at(
                             dockerfile,
                             i.line,
-                            f"per-build labels before the {later[0].keyword} on line {later[0].line} bust its cache",
+                            f"per-build labels before the {later[0].keyword} on line "
+                            f"{later[0].line} "
+                            f"bust its cache",
                         )
                     ]
         return []
@@ -687,7 +754,10 @@ class Healthcheck(DockerfileRule):
     id = "IMG012"
     row = 12
     severity = Severity.WARNING
-    fix = 'Add HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 CMD ["/usr/local/bin/healthcheck"].'
+    fix = (
+        "Add HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 CMD "
+        '["/usr/local/bin/healthcheck"].'
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         assert dockerfile.final is not None
@@ -722,7 +792,11 @@ class HealthcheckOptions(DockerfileRule):
     row = 12
     severity = Severity.INFO
     requires = frozenset({"IMG012"})
-    fix = "Give --interval, --timeout, --start-period and --retries explicitly; the defaults (30s, 30s, 0s, 3) suit few services."
+    fix = (
+        "Give --interval, --timeout, --start-period and --retries explicitly; the defaults (30s, "
+        "30s, "
+        "0s, 3) suit few services."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         check = runtime_commands(dockerfile)
@@ -742,7 +816,11 @@ class ProbeRunnable(DockerfileRule):
     row = 12
     severity = Severity.ERROR
     requires = frozenset({"IMG012"})
-    fix = "In an image without a shell, write the probe in exec form and ship the program it runs (e.g. the service binary with a health subcommand)."
+    fix = (
+        "In an image without a shell, write the probe in exec form and ship the program it runs "
+        "(e.g. "
+        "the service binary with a health subcommand)."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         assert dockerfile.final is not None
@@ -780,7 +858,11 @@ class SmokeTest(DockerfileRule):
     id = "IMG013"
     row = 13
     severity = Severity.WARNING
-    fix = "End the final stage with RUN /usr/local/bin/smoke-test.sh (version, config parse, required files, uid), so a broken image fails the build."
+    fix = (
+        "End the final stage with RUN /usr/local/bin/smoke-test.sh (version, config parse, "
+        "required "
+        "files, uid), so a broken image fails the build."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         assert dockerfile.final is not None
@@ -836,7 +918,10 @@ class VolumeOwned(DockerfileRule):
     row = 14
     severity = Severity.WARNING
     requires = frozenset({"IMG014"})
-    fix = "Create the directory before VOLUME and chown it to the runtime uid (RUN mkdir -p /data && chown 10001:10001 /data, or COPY --chown)."
+    fix = (
+        "Create the directory before VOLUME and chown it to the runtime uid (RUN mkdir -p /data && "
+        "chown 10001:10001 /data, or COPY --chown)."
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         assert dockerfile.final is not None
@@ -877,7 +962,11 @@ class BuildGuard(DockerfileRule):
     id = "IMG015"
     row = 15
     severity = Severity.INFO
-    fix = 'Declare ARG never_build_manually (no default) and fail early: RUN [ -n "${never_build_manually}" ] || { echo "use ./local_build.sh" >&2; exit 1; }'
+    fix = (
+        "Declare ARG never_build_manually (no default) and fail early: RUN [ -n "
+        '"${never_build_manually}" '
+        '] || { echo "use ./local_build.sh" >&2; exit 1; }'
+    )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         required = {

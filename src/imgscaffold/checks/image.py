@@ -116,7 +116,11 @@ class ImageBaseLabels(ImageRule):
     id = "IMG508"
     row = 8
     severity = Severity.WARNING
-    fix = "Pass the base image's name and digest as build arguments into org.opencontainers.image.base.name and .base.digest."
+    fix = (
+        "Pass the base image's name and digest as build arguments into "
+        "org.opencontainers.image.base.name "
+        "and .base.digest."
+    )
 
     def check_image(self, facts: ImageFacts) -> list[Finding]:
         labels = facts.labels
@@ -149,7 +153,11 @@ class ImageCommit(ImageRule):
     id = "IMG510"
     row = 10
     severity = Severity.ERROR
-    fix = "Pass the full commit SHA (git rev-parse HEAD) and the repository URL into the revision and source labels."
+    fix = (
+        "Pass the full commit SHA (git rev-parse HEAD) and the repository URL into the revision "
+        "and "
+        "source labels."
+    )
 
     def check_image(self, facts: ImageFacts) -> list[Finding]:
         labels = facts.labels

@@ -17,7 +17,8 @@ _SHEBANG_SHELL = re.compile(r"^#!\s*\S*(/|env\s+)(ba|da|z|k)?sh\b")
 
 
 def entrypoint_scripts(repo: Repository, dockerfile: Dockerfile) -> list[tuple[str, int]]:
-    """Repository files that the final stage's ENTRYPOINT or CMD runs, with the line that runs them."""
+    """Repository files that the final stage's ENTRYPOINT or CMD runs, with the line that runs "
+    "them."""
     final = dockerfile.final
     if final is None:
         return []
@@ -75,7 +76,11 @@ class ScriptNoDownloads(ScriptRule):
     id = "IMG209"
     row = 9
     severity = Severity.ERROR
-    fix = "Move downloads and installs into the Dockerfile (pinned, verified); start-up must work with --network none."
+    fix = (
+        "Move downloads and installs into the Dockerfile (pinned, verified); start-up must work "
+        "with "
+        "--network none."
+    )
 
     def check_script(self, path: str, text: str) -> list[Finding]:
         found = []
@@ -95,7 +100,11 @@ class ScriptExecs(ScriptRule):
     id = "IMG202"
     row = 2
     severity = Severity.WARNING
-    fix = 'End the wrapper with exec "$@": the service becomes PID 1 (or the child of tini) and receives SIGTERM.'
+    fix = (
+        'End the wrapper with exec "$@": the service becomes PID 1 (or the child of tini) and '
+        "receives "
+        "SIGTERM."
+    )
 
     def check_script(self, path: str, text: str) -> list[Finding]:
         if not _SHEBANG_SHELL.match(text):
@@ -112,7 +121,11 @@ class LocalBuildNeverPushes(Rule):
     row = 15
     family = "scripts"
     severity = Severity.ERROR
-    fix = "Only CI pushes: drop `docker push` from the local build script and tag its images as development builds."
+    fix = (
+        "Only CI pushes: drop `docker push` from the local build script and tag its images as "
+        "development "
+        "builds."
+    )
 
     def findings(self, repo: Repository) -> list[Finding] | None:
         scripts = [
