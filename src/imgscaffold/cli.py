@@ -414,7 +414,8 @@ def check(
     reason: ignore = [{ rule = "IMG008", reason = "...", path = "docker/*" }].
 
     Exit status: 0 when nothing at or above --fail-on is found, 1 when something is,
-    2 for a usage error (bad option, unreadable ignore file, image not found).
+    2 for a usage error (bad option, unreadable ignore file, image not found), 3 when
+    --image cannot use docker.
     """
     from imgscaffold.audit import check_image, check_paths
     from imgscaffold.check_report import render

@@ -106,4 +106,6 @@ class CheckConfigError(UsageError):
 class DockerError(ImgscaffoldError):
     """The docker CLI is missing or a docker command failed."""
 
+    # Not 1: for `imgscaffold check`, 1 means "findings", and a gate must tell them apart.
+    exit_code = 3
     kind = "docker"

@@ -164,7 +164,7 @@ def test_hadolint_findings_join_the_report(tmp_path: Path) -> None:
 
 def test_image_that_is_missing_or_without_docker(tmp_path: Path) -> None:
     done = run_cli("check", "--image", "app:1", env={"PATH": str(tmp_path), "HOME": str(tmp_path)})
-    assert done.returncode == 1 and "docker CLI" in done.stderr
+    assert done.returncode == 3 and "docker CLI" in done.stderr
 
 
 def test_repo_review_runs_the_checks() -> None:
