@@ -29,7 +29,7 @@ from imgscaffold import template
 from imgscaffold.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
-MARKER = re.compile(r"^<!-- reference: ([a-z-]+) -->$", re.MULTILINE)
+MARKER = re.compile(r"^<!-- reference: ([a-z0-9-]+) -->$", re.MULTILINE)
 
 # Placeholder answers for rendering the settings list outside copier.
 SAMPLE_ANSWERS = {"service_name": "<service_name>", "service_port": 8080, "data_dir": "/data"}

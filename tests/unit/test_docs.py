@@ -115,3 +115,12 @@ def test_the_guide_has_one_page_per_checklist_point() -> None:
 def test_an_unknown_reference_section_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown reference section"):
         reference.expand("<!-- reference: nothing -->")
+
+
+def test_no_reference_marker_is_left_unexpanded(site: Path) -> None:
+    left = [
+        str(page.relative_to(site))
+        for page in site.rglob("*.html")
+        if "<!-- reference:" in page.read_text(encoding="utf-8")
+    ]
+    assert not left, f"pages with unexpanded reference markers: {left}"
