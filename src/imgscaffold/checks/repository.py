@@ -17,7 +17,19 @@ __all__ = ["Repository", "is_dockerfile_name", "load_repository"]
 _SKIP_DIRS = {".git", "node_modules", "vendor", ".venv", "venv", "__pycache__", ".tox", ".hg"}
 _MAX_FILES = 20000
 _MAX_BYTES = 1 << 20
-_NOT_DOCKERFILE_SUFFIXES = (".dockerignore", ".md", ".jinja", ".j2", ".tmpl", ".orig", ".rej")
+_NOT_DOCKERFILE_SUFFIXES = (
+    ".dockerignore",
+    ".md",
+    ".jinja",
+    ".j2",
+    ".tmpl",
+    ".template",
+    ".orig",
+    ".rej",
+    ".bak",
+    ".swp",
+    ".gz",
+)
 
 _CI_PATTERNS = (
     ".github/workflows/*.yml",
