@@ -25,6 +25,8 @@ class Question:
     help: str
     default: Any
     choices: dict[str, Any] | None
+    when: Any = None
+    """copier's `when`: a Jinja expression of earlier answers; None means always asked."""
 
 
 def release_ref() -> str:
@@ -69,6 +71,7 @@ def questions(root: Path | None = None) -> list[Question]:
             help=str(spec.get("help", "")).strip(),
             default=spec.get("default"),
             choices=spec.get("choices"),
+            when=spec.get("when"),
         )
         for name, spec in data.items()
         if not name.startswith("_") and isinstance(spec, dict)
