@@ -26,6 +26,7 @@ import jinja2
 import typer
 
 from imgscaffold import template
+from imgscaffold.checks.rule import SLUGS
 from imgscaffold.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,23 +152,7 @@ def checks_for_row(row: int) -> str:
     )
 
 
-GUIDE_SLUGS = {
-    1: "01-dockerfile-practice",
-    2: "02-one-service",
-    3: "03-configuration",
-    4: "04-one-image",
-    5: "05-logs",
-    6: "06-unique-tags",
-    7: "07-latest",
-    8: "08-repeatable-builds",
-    9: "09-no-runtime-downloads",
-    10: "10-git-and-commit",
-    11: "11-labels",
-    12: "12-healthcheck",
-    13: "13-tests",
-    14: "14-volumes",
-    15: "15-automated-builds",
-}
+GUIDE_SLUGS = SLUGS
 
 
 def guide_slug(row: int) -> str:

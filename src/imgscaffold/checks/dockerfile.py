@@ -6,7 +6,7 @@ import re
 import shlex
 
 from imgscaffold.checks.repository import Repository
-from imgscaffold.checks.rule import Finding, Rule, Severity
+from imgscaffold.checks.rule import OCI_LABEL_KEYS, Finding, Rule, Severity
 from imgscaffold.dockerfile import Dockerfile, Instruction, Stage, substitute
 
 __all__ = ["RULES", "runtime_commands", "shell_free"]
@@ -48,21 +48,7 @@ _LOG_FILE = re.compile(
     r"(>>?\s*|--log-?file[= ]|--(access|error)-?log(file)?[= ])(/\S*\.log)\b", re.I
 )
 _LOCALHOST = re.compile(r"(localhost|127\.0\.0\.1|\[::1\]|0\.0\.0\.0)")
-_OCI_KEYS = (
-    "created",
-    "revision",
-    "version",
-    "source",
-    "url",
-    "title",
-    "description",
-    "licenses",
-    "vendor",
-    "authors",
-    "documentation",
-    "base.name",
-    "base.digest",
-)
+_OCI_KEYS = OCI_LABEL_KEYS
 _PER_BUILD_KEYS = ("created", "revision", "version")
 _HEALTH_FLAGS = ("interval", "timeout", "start-period", "retries")
 

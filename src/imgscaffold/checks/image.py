@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from imgscaffold.checks.rule import Finding, Rule, Severity
+from imgscaffold.checks.rule import OCI_LABEL_KEYS, Finding, Rule, Severity
 
 __all__ = ["PACKAGE_LIST_DIR", "RULES", "ImageFacts", "ImageRule"]
 
@@ -19,21 +19,7 @@ __all__ = ["PACKAGE_LIST_DIR", "RULES", "ImageFacts", "ImageRule"]
 PACKAGE_LIST_DIR = "/usr/share/image-packages"
 
 _OCI = "org.opencontainers.image."
-_OCI_KEYS = (
-    "created",
-    "revision",
-    "version",
-    "source",
-    "url",
-    "title",
-    "description",
-    "licenses",
-    "vendor",
-    "authors",
-    "documentation",
-    "base.name",
-    "base.digest",
-)
+_OCI_KEYS = OCI_LABEL_KEYS
 
 
 @dataclass

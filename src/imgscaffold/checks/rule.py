@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from imgscaffold.checks.repository import Repository
 
-__all__ = ["GUIDE_URL", "SLUGS", "Finding", "Rule", "Severity"]
+__all__ = ["GUIDE_URL", "OCI_LABEL_KEYS", "SLUGS", "Finding", "Rule", "Severity"]
 
 #: The docs site's guide: one page per checklist row.
 GUIDE_URL = "https://imgscaffold.github.io/imgscaffold/guide/{slug}/"
@@ -31,6 +31,23 @@ SLUGS = {
     14: "14-volumes",
     15: "15-automated-builds",
 }
+
+#: The OCI annotation keys (after `org.opencontainers.image.`) every image must label.
+OCI_LABEL_KEYS = (
+    "created",
+    "revision",
+    "version",
+    "source",
+    "url",
+    "title",
+    "description",
+    "licenses",
+    "vendor",
+    "authors",
+    "documentation",
+    "base.name",
+    "base.digest",
+)
 
 
 class Severity(enum.IntEnum):
