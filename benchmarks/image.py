@@ -112,6 +112,7 @@ class Figures:
     cold_build: float = 0.0
     rebuild: float = 0.0
     dependencies_cached: str = "n/a"
+    size_mb: float = 0.0
     size_over_base_mb: float = 0.0
     first_answer: float = 0.0
     healthy: float | None = None
@@ -209,9 +210,8 @@ def bench_template(bed: Testbed, variant: Variant, work: Path) -> tuple[Figures,
     out.rebuild = time.monotonic() - started
     out.dependencies_cached = dependency_layers_cached(rebuild.run.output, variant.stack)
     bed.engine.docker("pull", "-q", base.reference)
-    out.size_over_base_mb = (
-        image_size(bed.engine, build.image) - image_size(bed.engine, base.reference)
-    ) / 1e6
+    out.size_mb = image_size(bed.engine, build.image) / 1e6
+    out.size_over_base_mb = out.size_mb - image_size(bed.engine, base.reference) / 1e6
     time_to_serve(
         bed.engine, rebuild.image, int(answers["service_port"]), str(answers["health_path"]), out
     )
@@ -267,9 +267,8 @@ def bench_hand_written(bed: Testbed, rendered: Pipeline, work: Path) -> Figures:
     out.rebuild, output = build()
     out.dependencies_cached = dependency_layers_cached_hand_written(output, stack)
     bed.engine.docker("pull", "-q", base.reference)
-    out.size_over_base_mb = (
-        image_size(bed.engine, image) - image_size(bed.engine, base.reference)
-    ) / 1e6
+    out.size_mb = image_size(bed.engine, image) / 1e6
+    out.size_over_base_mb = out.size_mb - image_size(bed.engine, base.reference) / 1e6
     time_to_serve(bed.engine, image, int(answers["service_port"]), str(answers["health_path"]), out)
     return out
 
@@ -314,6 +313,12 @@ def print_table(stack: str, ours: Figures, theirs: Figures) -> None:
         timed("cold build, s", ours.cold_build, theirs.cold_build),
         timed("rebuild after a source change, s", ours.rebuild, theirs.rebuild),
         ("dependency layers from cache", ours.dependencies_cached, theirs.dependencies_cached, ""),
+        (
+            "final image size, MB",
+            f"{ours.size_mb:.1f}",
+            f"{theirs.size_mb:.1f}",
+            ratio(ours.size_mb, theirs.size_mb),
+        ),
         (
             "size over the base, MB",
             f"{ours.size_over_base_mb:.1f}",
