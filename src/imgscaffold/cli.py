@@ -375,12 +375,7 @@ def check(
             help="Check a local image from `docker image inspect` (repeatable).",
         ),
     ] = None,
-    from_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--from-file", metavar="FILE", help="Also the repositories listed in FILE, one a line."
-        ),
-    ] = None,
+    from_file: _FromFile = None,
     output_format: Annotated[
         CheckFormat,
         typer.Option(
@@ -420,6 +415,7 @@ def check(
     from imgscaffold.audit import check_image, check_paths
     from imgscaffold.check_report import render
     from imgscaffold.checks import Severity
+    from imgscaffold.fleet import listed_in
 
     levels = {
         "never": None,
@@ -432,13 +428,7 @@ def check(
     threshold = levels[fail_on.lower()]
     targets = list(paths or [])
     if from_file is not None:
-        try:
-            listed = from_file.read_text(encoding="utf-8").splitlines()
-        except OSError as error:
-            raise UsageError(f"--from-file {from_file}: {error.strerror}") from error
-        targets += [
-            Path(line.strip()) for line in listed if line.strip() and not line.startswith("#")
-        ]
+        targets += listed_in(from_file)
     if not targets and not image:
         targets = [Path(".")]
     reports = check_paths(targets, hadolint=hadolint)

@@ -35,7 +35,7 @@ def collect(
     """The repositories named on the command line, listed in FROM_FILE and found under SCAN."""
     found: list[Path] = list(paths)
     if from_file is not None:
-        found += _listed_in(from_file)
+        found += listed_in(from_file)
     if scan is not None:
         found += _scan(scan)
     if not found and from_file is None and scan is None:
@@ -51,7 +51,7 @@ def collect(
     return list(unique.values())
 
 
-def _listed_in(list_file: Path) -> list[Path]:
+def listed_in(list_file: Path) -> list[Path]:
     """Paths from a file, one a line; blank lines and `#` comments skipped; relative to it."""
     try:
         text = list_file.read_text(encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -197,3 +198,17 @@ def test_pre_commit_hook_definition() -> None:
     assert hook["id"] == "imgscaffold-check"
     assert hook["language"] == "python" and hook["entry"] == "imgscaffold check"
     assert hook["pass_filenames"] is False
+
+
+def test_a_repository_list_is_read_like_update_and_status_read_it(tmp_path: Path) -> None:
+    listing = tmp_path / "lists" / "repos.txt"
+    listing.parent.mkdir()
+    good = CORPUS / "16-good"
+    # A relative entry is relative to the list file; '#' lines and blanks are skipped.
+    relative = os.path.relpath(good, listing.parent)
+    listing.write_text(f"# the fleet\n\n  {relative}  \n")
+    done = run_cli("check", "--no-hadolint", "--format", "json", "--from-file", str(listing))
+    assert done.returncode == 0, done.stdout + done.stderr
+    missing = run_cli("check", "--from-file", str(tmp_path / "nothing.txt"))
+    assert missing.returncode == 2
+    assert "repository list" in missing.stderr and "does not exist" in missing.stderr
