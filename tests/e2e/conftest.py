@@ -16,9 +16,8 @@ import pytest
 
 from tests.e2e.pipeline import Build, BuiltImage, Pipeline
 from tests.e2e.providers import branch_build
-from tests.e2e.stacks import base_standin
 from tests.e2e.testbed import Engine, Testbed, open_testbed
-from tests.e2e.variants import Variant, discover_variants, render
+from tests.e2e.variants import Variant, discover_variants
 
 VARIANTS = discover_variants()
 EVERY_PROVIDER = "every_provider"
@@ -78,15 +77,7 @@ def pipeline(
 ) -> Pipeline:
     """The variant rendered with the registry answer pointing at the test bed, committed on main."""
     repo = tmp_path_factory.mktemp(variant.id) / "repo"
-    answers = render(variant, repo, bed.registry.host)
-    return Pipeline(
-        bed=bed,
-        variant=variant,
-        repo=repo,
-        answers=answers,
-        standin=bed.standin(base_standin(variant.stack)),
-        logs=script_log,
-    )
+    return Pipeline.rendered(bed, variant, repo, logs=script_log)
 
 
 @pytest.fixture(scope="session")

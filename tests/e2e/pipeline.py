@@ -19,9 +19,9 @@ from typing import Any
 
 from tests.e2e import providers
 from tests.e2e.providers import CiEvent
-from tests.e2e.stacks import build_environment
+from tests.e2e.stacks import base_standin, build_environment
 from tests.e2e.testbed import Standin, Testbed
-from tests.e2e.variants import Variant, git
+from tests.e2e.variants import Variant, git, render
 
 IMAGE_ENV_KEYS = (
     "IMAGE",
@@ -107,6 +107,27 @@ class Pipeline:
     """Overrides of the stack's own build inputs, set for every script on top of
     stacks.build_environment for this repository (which each run computes afresh, so a
     clone with changed source gets inputs of its own, e.g. its own artifact release)."""
+
+    @classmethod
+    def rendered(
+        cls,
+        bed: Testbed,
+        variant: Variant,
+        repo: Path,
+        *,
+        logs: Path = Path(os.devnull),
+        image_name: str | None = None,
+    ) -> Pipeline:
+        """VARIANT rendered into REPO with the test bed's registry, committed, on its stand-in."""
+        return cls(
+            bed=bed,
+            variant=variant,
+            repo=repo,
+            answers=render(variant, repo, bed.registry.host),
+            standin=bed.standin(base_standin(variant.stack)),
+            logs=logs,
+            image_name=image_name,
+        )
 
     @property
     def default_image_name(self) -> str:

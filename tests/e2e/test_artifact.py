@@ -12,9 +12,9 @@ import pytest
 from tests.e2e import containers
 from tests.e2e.pipeline import BuiltImage, Pipeline, ScriptRun
 from tests.e2e.providers import branch_build
-from tests.e2e.stacks import artifact_build_environment, base_standin
+from tests.e2e.stacks import artifact_build_environment
 from tests.e2e.testbed import TEST_LABEL, Testbed, run
-from tests.e2e.variants import Variant, discover_variants, render
+from tests.e2e.variants import Variant, discover_variants
 
 pytestmark = pytest.mark.engine
 
@@ -26,13 +26,10 @@ PACKAGES_DIR = "/usr/share/image-packages"
 def failing(bed: Testbed, tmp_path_factory: pytest.TempPathFactory, script_log: Path) -> Pipeline:
     """An artifact repository whose builds are meant to fail, pushing to a repository of its own."""
     repo = tmp_path_factory.mktemp("artifact-failures") / "repo"
-    answers = render(ARTIFACT, repo, bed.registry.host)
-    return Pipeline(
-        bed=bed,
-        variant=ARTIFACT,
-        repo=repo,
-        answers=answers,
-        standin=bed.standin(base_standin(ARTIFACT.stack)),
+    return Pipeline.rendered(
+        bed,
+        ARTIFACT,
+        repo,
         logs=script_log,
         image_name=f"{bed.registry.host}/e2e/artifact-failures",
     )

@@ -181,24 +181,15 @@ def test_an_image_built_by_a_rendered_repository_passes(
     from tests.conftest import engine_or_reason
     from tests.e2e.pipeline import Pipeline
     from tests.e2e.providers import branch_build
-    from tests.e2e.stacks import base_standin
     from tests.e2e.testbed import Engine, open_testbed
-    from tests.e2e.variants import discover_variants, render
+    from tests.e2e.variants import discover_variants
 
     engine = engine_or_reason(request.config)
     assert isinstance(engine, Engine)
     variant = next(v for v in discover_variants() if v.stack == stack and v.full)
     bed = open_testbed(engine)
     try:
-        repo = tmp_path / "repo"
-        answers = render(variant, repo, bed.registry.host)
-        pipeline = Pipeline(
-            bed=bed,
-            variant=variant,
-            repo=repo,
-            answers=answers,
-            standin=bed.standin(base_standin(stack)),
-        )
+        pipeline = Pipeline.rendered(bed, variant, tmp_path / "repo")
         build = pipeline.build(branch_build("main"))
         report = check_image(build.image, docker=str(engine.client))
         assert [f"{f.rule}: {f.message}" for f in report.findings] == []
