@@ -13,6 +13,8 @@ import pytest
 
 from imgscaffold import template
 
+from .conftest import run_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "docs" / "_hooks"))
 import reference  # noqa: E402
@@ -54,9 +56,7 @@ def test_every_command_and_option_is_in_the_reference(site: Path) -> None:
     assert {"imgscaffold new", "imgscaffold update", "imgscaffold status"} <= set(commands)
     missing = [name for name in commands if name not in text]
     assert not missing, f"commands missing from the reference: {missing}"
-    help_text = subprocess.run(
-        [sys.executable, "-m", "imgscaffold", "new", "--help"], capture_output=True, text=True
-    ).stdout
+    help_text = run_cli("new", "--help").stdout
     options = set(re.findall(r"(--[a-z][a-z-]+)", help_text)) - {"--help"}
     assert options, help_text
     assert not [o for o in options if o not in text], "options of `new` missing"
