@@ -27,6 +27,8 @@ class Question:
     choices: dict[str, Any] | None
     when: Any = None
     """copier's `when`: a Jinja expression of earlier answers; None means always asked."""
+    validator: str | None = None
+    """copier's `validator`: a Jinja template that renders an error message, or nothing."""
 
 
 def release_ref() -> str:
@@ -72,6 +74,7 @@ def questions(root: Path | None = None) -> list[Question]:
             default=spec.get("default"),
             choices=spec.get("choices"),
             when=spec.get("when"),
+            validator=spec.get("validator"),
         )
         for name, spec in data.items()
         if not name.startswith("_") and isinstance(spec, dict)
@@ -84,3 +87,71 @@ def choices(question: str, root: Path | None = None) -> list[str]:
         if q.name == question:
             return [str(v) for v in (q.choices or {}).values()]
     raise KeyError(question)
+
+
+# Copier's own extensions that need no trust; the template's Jinja uses their filters.
+_COPIER_EXTENSIONS = ("jinja2_ansible_filters.AnsibleCoreFiltersExtension",)
+_FALSE_WORDS = {"", "n", "no", "f", "false", "off", "~", "null", "none"}
+
+
+class Expressions:
+    """The Jinja of copier.yml (defaults, `when`, validators), rendered as copier renders it.
+
+    The questionnaire uses it to offer defaults and explain a wrong answer at once; copier
+    still validates every answer again when it renders.
+    """
+
+    def __init__(self, root: Path, folder_name: str) -> None:
+        from jinja2.sandbox import SandboxedEnvironment
+
+        envops = _load_copier_yml(root).get("_envops") or {}
+        self._env = SandboxedEnvironment(extensions=list(_COPIER_EXTENSIONS), **envops)
+        self._folder_name = folder_name
+
+    def render(self, text: Any, answers: dict[str, Any]) -> Any:
+        """TEXT rendered with ANSWERS; values that are not text come back as they are."""
+        from jinja2 import TemplateError
+
+        if not isinstance(text, str):
+            return text
+        try:
+            return self._env.from_string(text).render(
+                {**answers, "_folder_name": self._folder_name}
+            )
+        except TemplateError as error:
+            raise TemplateSourceError(f"cannot render {text!r} of copier.yml: {error}") from None
+
+    def asked(self, question: Question, answers: dict[str, Any]) -> bool:
+        """Whether copier asks QUESTION after ANSWERS (its `when`)."""
+        if question.when is None:
+            return True
+        value = self.render(question.when, answers)
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        try:
+            return bool(float(text))
+        except ValueError:
+            return text not in _FALSE_WORDS
+
+    def default(self, question: Question, answers: dict[str, Any]) -> Any:
+        """QUESTION's default after ANSWERS, rendered."""
+        value = self.render(question.default, answers)
+        return value.strip() if isinstance(value, str) and "{{" in str(question.default) else value
+
+    def problem(self, question: Question, value: Any, answers: dict[str, Any]) -> str:
+        """Why VALUE is not a valid answer to QUESTION ('' when it is)."""
+        if question.choices and value not in question.choices.values():
+            return f"must be one of {', '.join(map(str, question.choices.values()))}"
+        if not question.validator:
+            return ""
+        return str(self.render(question.validator, {**answers, question.name: value})).strip()
+
+    @staticmethod
+    def cast(question: Question, text: str) -> Any:
+        """The answer TEXT as QUESTION's type; ValueError if it is not one."""
+        if question.type == "int":
+            return int(text)
+        if question.type == "float":
+            return float(text)
+        return text
