@@ -26,6 +26,19 @@ SPREAD = {
         "license": "LicenseRef-Proprietary",
         "description": "Keeps orders, (mostly) safe: 100% of them!",
     },
+    # Real-world text that each file must quote for its own syntax.
+    "quoted": {
+        "service_name": "null",
+        "description": 'Bob\'s "orders" & $HOME \\ `x`; <b>*fast*</b> €-prices # Zoë',
+        "organisation": "Müller & Söhne GmbH",
+        "maintainer_name": "Zoë O'Brien",
+        "maintainer_email": "zoe.o'brien@example.com",
+        "registry": "[::1]:5000",
+        "repository_url": "git@github.com:platform/orders.git",
+        "health_path": "/health/ready?probe=docker&x='1'",
+        "data_dir": "/srv/my data",
+        "license": "apache-2.0 with llvm-exception",
+    },
 }
 VARIANTS = {
     f"{name}-{stack}-{ci}": {**answers, "stack": stack, "ci_provider": ci}
@@ -128,3 +141,21 @@ def test_answers_file_is_valid_yaml_json_roundtrip(repo: Path) -> None:
     answers = YAML(typ="safe").load((repo / ".copier-answers.yml").read_text())
     json.dumps(answers)
     assert answers["_src_path"]
+
+
+def test_json_yaml_python_and_javascript_parse(repo: Path) -> None:
+    from ruamel.yaml import YAML
+
+    for path in sorted(repo.rglob("*")):
+        if ".git" in path.parts or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".json":
+            json.loads(text)
+        elif path.suffix in (".yml", ".yaml"):
+            YAML(typ="safe").load(text)
+        elif path.suffix == ".py":
+            compile(text, str(path), "exec")
+    node = shutil.which("node")
+    for script in sorted(repo.rglob("*.js")) if node else []:
+        _run(node, "--check", str(script), cwd=repo)
