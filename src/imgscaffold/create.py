@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imgscaffold import git
-from imgscaffold.answers import AnswerLayers, rejected_answer, unknown_keys
+from imgscaffold import git, questionnaire
+from imgscaffold.answers import AnswerLayers, check_kinds, rejected_answer, unknown_keys
+from imgscaffold.destination import check_destination, place, rendered_files
 from imgscaffold.errors import (
     Aborted,
     AnswerError,
-    DestinationError,
     ImgscaffoldError,
     TemplateSourceError,
     UsageError,
 )
 from imgscaffold.template import (
+    Expressions,
     Question,
     canonical_source,
     embedded_template,
@@ -40,6 +42,10 @@ class NewRepository:
     source: str
     ref: str | None
     commit: str | None
+    replaced: list[str] = field(default_factory=list)
+    """Files that were in DEST and that the render overwrote (--force)."""
+    left_alone: list[str] = field(default_factory=list)
+    """Files that were in DEST, not rendered, and so neither changed nor committed."""
 
 
 def create_repository(
@@ -56,18 +62,31 @@ def create_repository(
     """Render the template into DEST, commit it, and point its answers at the template's home.
 
     Nothing is written to DEST unless rendering succeeds; the render happens in a
-    temporary folder first.
+    temporary folder first. With --force into a folder with files, only the rendered
+    files are committed.
     """
-    dest = dest.expanduser().absolute()
-    _check_destination(dest, force=force)
+    target = check_destination(dest, force=force)
     if vcs_ref and not template:
         raise UsageError("--vcs-ref needs --template: the embedded template has one version")
+    layers = layers.checked()
     if template is None:
-        _check_types(layers.merged(), questions(embedded_template()))
+        check_kinds(layers, questions(embedded_template()))
     with tempfile.TemporaryDirectory(prefix="imgscaffold-") as tmp:
         src = template or str(_plain_copy(embedded_template(), Path(tmp) / "template"))
         # The staging folder carries DEST's name: the template derives defaults from it.
-        staging = Path(tmp) / (dest.name or "repository")
+        staging = Path(tmp) / "staging" / target.name
+        staging.parent.mkdir()
+        if interactive and template is None:
+            # Our own questionnaire for the embedded template; copier checks the answers again.
+            root = embedded_template()
+            asked = questionnaire.ask(
+                questions(root),
+                Expressions(root, target.name),
+                fixed=layers.fixed(),
+                offered=layers.defaults(),
+            )
+            layers = AnswerLayers(cli=asked)
+            interactive = False
         worker = _render(src, staging, layers=layers, interactive=interactive, vcs_ref=vcs_ref)
         extra = unknown_keys(layers.given_keys(), worker.template.questions_data)
         if extra:
@@ -79,36 +98,59 @@ def create_repository(
             _point_answers_at(staging / ANSWERS_FILE, canonical_source(canonical), release_ref())
         answers = _read_answers(staging / ANSWERS_FILE)
         identity = (str(answers.get("maintainer_name")), str(answers.get("maintainer_email")))
-        message = f"Start {answers.get('service_name', dest.name)} from the image template"
+        message = f"Start {answers.get('service_name', target.name)} from the image template"
         if answers.get("_commit"):
             message += f" {answers['_commit']}"
-        commit = _place(staging, dest, init_git=init_git, message=message, identity=identity)
+        files = rendered_files(staging)
+        commit = None
+        if not target.had_content:
+            if init_git:
+                commit = git.commit_all(staging, message, identity)
+            placed = place(staging, target)
+            left_alone: list[str] = []
+        else:
+            before = set(rendered_files(target.path))
+            placed = place(staging, target)
+            if init_git:
+                commit = git.commit_paths(target.path, files, message, identity)
+                left_alone = git.untracked(target.path)
+            else:
+                left_alone = sorted(before - set(files))
     return NewRepository(
-        path=dest,
+        path=target.shown,
         answers={k: v for k, v in answers.items() if not k.startswith("_")},
         source=str(answers.get("_src_path", src)),
         ref=answers.get("_commit"),
         commit=commit,
+        replaced=placed.replaced,
+        left_alone=left_alone,
     )
 
 
-def _check_types(answers: dict[str, Any], asked: list[Question]) -> None:
-    """Catch answers of the wrong kind before copier does, naming the question."""
-    kinds: dict[str, tuple[type, str]] = {
-        "int": (int, "a whole number"),
-        "float": (float, "a number"),
-    }
-    for question in asked:
-        if question.name not in answers or question.type not in kinds:
-            continue
-        kind, what = kinds[question.type]
-        value = answers[question.name]
-        try:
-            kind(value)
-        except (TypeError, ValueError):
-            raise AnswerError(
-                f"invalid answer for {question.name}: must be {what}, got {value!r}"
-            ) from None
+@dataclass(frozen=True)
+class QuestionDefault:
+    """One question of the embedded template with the answer --defaults would give it."""
+
+    question: Question
+    default: Any
+    asked: bool
+    """Whether it is asked when the questions before it keep their defaults."""
+
+
+def question_defaults(dest: Path) -> list[QuestionDefault]:
+    """Every question with its default for a repository in DEST, earlier defaults applied."""
+    root = embedded_template()
+    name = Path(os.path.abspath(dest)).name or "repository"
+    expressions = Expressions(root, name)
+    answers: dict[str, Any] = {}
+    rows = []
+    for question in questions(root):
+        asked = expressions.asked(question, answers)
+        default = expressions.default(question, answers)
+        if asked:
+            answers[question.name] = default
+        rows.append(QuestionDefault(question, default, asked))
+    return rows
 
 
 def _plain_copy(root: Path, into: Path) -> Path:
@@ -122,18 +164,6 @@ def _plain_copy(root: Path, into: Path) -> Path:
     shutil.copy2(root / "copier.yml", into / "copier.yml")
     shutil.copytree(root / "template", into / "template")
     return into
-
-
-def _check_destination(dest: Path, *, force: bool) -> None:
-    if dest.exists() and not dest.is_dir():
-        raise DestinationError(f"{dest} exists and is not a folder")
-    if dest.is_dir() and any(dest.iterdir()) and not force:
-        raise DestinationError(
-            f"{dest} is not empty; choose a new folder, or pass --force to render into it"
-        )
-    anchor = next((p for p in dest.parents if p.exists()), None)
-    if anchor is None or not anchor.is_dir():
-        raise DestinationError(f"cannot create {dest}: no existing parent folder")
 
 
 def _render(
@@ -172,7 +202,8 @@ def _render(
             "templates that need no trust"
         ) from None
     except ValueError as error:
-        rejected = rejected_answer(str(error))
+        origins = {key: layers.origin(key) for key in layers.merged()}
+        rejected = rejected_answer(str(error), origin=origins)
         if rejected:
             raise rejected from None
         text = " ".join(str(error).split())
@@ -211,32 +242,3 @@ def _read_answers(answers_file: Path) -> dict[str, Any]:
 
     data = YAML(typ="safe").load(answers_file.read_text(encoding="utf-8"))
     return dict(data) if isinstance(data, dict) else {}
-
-
-def _place(
-    staging: Path, dest: Path, *, init_git: bool, message: str, identity: tuple[str, str]
-) -> str | None:
-    """Move the rendered tree into DEST; on any failure leave DEST as it was."""
-    fresh = not dest.exists() or not any(dest.iterdir())
-    if fresh:
-        commit = git.commit_all(staging, message, identity) if init_git else None
-        created = _missing_parents(dest)
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            if dest.exists():
-                dest.rmdir()
-            shutil.move(str(staging), str(dest))
-        except BaseException:
-            shutil.rmtree(dest, ignore_errors=True)
-            for folder in created:
-                shutil.rmtree(folder, ignore_errors=True)
-            raise
-        return commit
-    # --force into a folder with content: overlay the files, then commit there.
-    shutil.copytree(staging, dest, dirs_exist_ok=True)
-    return git.commit_all(dest, message, identity) if init_git else None
-
-
-def _missing_parents(dest: Path) -> list[Path]:
-    """Parent folders of DEST that do not exist yet, outermost first."""
-    return [p for p in reversed(dest.parents) if not p.exists()]

@@ -44,9 +44,42 @@ def has_identity(repo: Path) -> bool:
 
 def commit_all(repo: Path, message: str, fallback_identity: tuple[str, str]) -> str:
     """Commit everything in REPO (making it a repository first if needed); return the SHA."""
-    if not (repo / ".git").exists():
-        run(repo, "init", "--quiet", "--initial-branch=main")
+    _init(repo)
     run(repo, "add", "--all")
     identity = None if has_identity(repo) else fallback_identity
     run(repo, "commit", "--quiet", "--no-verify", "-m", message, env_identity=identity)
     return run(repo, "rev-parse", "HEAD").strip()
+
+
+def commit_paths(
+    repo: Path, paths: list[str], message: str, fallback_identity: tuple[str, str]
+) -> str:
+    """Commit exactly PATHS in REPO (nothing else staged or lying there); return the SHA."""
+    _init(repo)
+    run(repo, "add", "--force", "--", *paths)
+    identity = None if has_identity(repo) else fallback_identity
+    run(
+        repo,
+        "commit",
+        "--quiet",
+        "--no-verify",
+        "-m",
+        message,
+        "--only",
+        "--",
+        *paths,
+        env_identity=identity,
+    )
+    return run(repo, "rev-parse", "HEAD").strip()
+
+
+def untracked(repo: Path) -> list[str]:
+    """Files git does not track in REPO, ignored ones included, as relative paths."""
+    listed = run(repo, "ls-files", "-z", "--others", "--exclude-standard")
+    ignored = run(repo, "ls-files", "-z", "--others", "--ignored", "--exclude-standard")
+    return sorted({p for p in (listed + ignored).split("\0") if p})
+
+
+def _init(repo: Path) -> None:
+    if not (repo / ".git").exists():
+        run(repo, "init", "--quiet", "--initial-branch=main")

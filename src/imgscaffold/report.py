@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from imgscaffold.create import NewRepository
+from imgscaffold.create import NewRepository, QuestionDefault
+from imgscaffold.errors import FileSystemError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,6 +36,7 @@ def _shown(path: Path) -> str:
 def print_new_summary(result: NewRepository) -> None:
     """A short summary of the new repository and what to do next."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(highlight=False)
@@ -41,24 +44,71 @@ def print_new_summary(result: NewRepository) -> None:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("service", str(answers.get("service_name", "")))
-    table.add_row("image", f"{answers.get('registry')}/{answers.get('image_repository')}")
-    table.add_row("stack", str(answers.get("stack", "")))
-    table.add_row("base image", str(answers.get("base_image", "")))
-    table.add_row("CI", str(answers.get("ci_provider", "")))
-    template = result.source + (f" @ {result.ref}" if result.ref else "")
-    table.add_row("template", template)
+    rows = {
+        "service": str(answers.get("service_name", "")),
+        "image": f"{answers.get('registry')}/{answers.get('image_repository')}",
+        "stack": str(answers.get("stack", "")),
+        "base image": str(answers.get("base_image", "")),
+        "CI": str(answers.get("ci_provider", "")),
+        "template": result.source + (f" @ {result.ref}" if result.ref else ""),
+    }
     if result.commit:
-        table.add_row("commit", result.commit[:12])
+        rows["commit"] = result.commit[:12]
+    for name, value in rows.items():
+        table.add_row(name, escape(value))
     where = _shown(result.path)
-    console.print(f"Created image repository [bold]{where}[/bold]")
+    console.print(f"Created image repository [bold]{escape(where)}[/bold]")
     console.print(table)
+    if result.replaced:
+        console.print(
+            f"\nReplaced by the template ({len(result.replaced)}): "
+            + escape(", ".join(result.replaced))
+        )
+    if result.left_alone:
+        state = "left untracked, not committed" if result.commit else "left as they were"
+        console.print(
+            f"\nFiles that were already there, {state} ({len(result.left_alone)}): "
+            + escape(", ".join(result.left_alone))
+        )
     console.print("\nNext steps:")
-    console.print(f"  cd {where}")
+    if where != ".":
+        console.print(f"  cd {escape(shlex.quote(where))}")
     console.print("  ./local_build.sh            # development build, never pushed")
     console.print("  docker compose up           # or docker-compose up: run it with its volume")
     console.print("  git remote add origin URL && git push -u origin main   # CI builds and tests")
     console.print("  git tag v1.0.0 && git push --tags                      # release")
+
+
+def print_questions(rows: list[QuestionDefault]) -> None:
+    """The template's questions: each key with its default, then what it is for.
+
+    A list, not a table: at any terminal width the help wraps between words and a
+    default stays whole on its line, ready to copy into `--data KEY=VALUE`.
+    """
+    import shutil
+    import textwrap
+
+    width = max(40, shutil.get_terminal_size().columns)
+    lines: list[str] = []
+    for row in rows:
+        question = row.question
+        about = question.help
+        if question.choices:
+            about += " One of: " + ", ".join(str(v) for v in question.choices.values()) + "."
+        if question.when is not None:
+            condition = str(question.when).strip().removeprefix("{{").removesuffix("}}").strip()
+            about += f" Asked only when {condition}."
+        lines.append(f"{question.name}={row.default}")
+        lines += textwrap.wrap(
+            about,
+            width=width,
+            initial_indent="    ",
+            subsequent_indent="    ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        lines.append("")
+    print("\n".join(lines), end="")
 
 
 def _console(*, stderr: bool = False) -> Console:
@@ -112,7 +162,15 @@ def write_json(data: dict[str, Any], dest: Path | None) -> None:
     if dest is None:
         sys.stdout.write(text)
     else:
+        write_report(text, dest)
+
+
+def write_report(text: str, dest: Path) -> None:
+    """Write a report file; a file system error names the file."""
+    try:
         dest.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise FileSystemError(f"cannot write {dest}: {error.strerror or error}") from None
 
 
 def describe_update(result: UpdateResult) -> str:
