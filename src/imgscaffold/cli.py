@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from imgscaffold import __version__
 from imgscaffold.answers import PRESET_ENV
-from imgscaffold.errors import Aborted, ImgscaffoldError, UsageError
+from imgscaffold.errors import Aborted, ImgscaffoldError, UsageError, from_os_error
 from imgscaffold.template import CANONICAL_SOURCE_ENV
 
 app = typer.Typer(
@@ -25,6 +28,39 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+class Command(typer.core.TyperCommand):
+    """A command whose help names arguments as a person reads them (DEST, PATH...)."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        arguments, options = help_records(self, ctx)
+        for title, records in (("Arguments", arguments), ("Options", options)):
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)
+
+
+def help_records(command: Any, ctx: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The (name, help) rows of COMMAND's arguments and options, as `--help` shows them.
+
+    typer adds the Python type to an argument's name (`PATH <list[Path]>`); the name
+    here is the metavar alone, with '...' when the argument takes several values.
+    """
+    arguments: list[tuple[str, str]] = []
+    options: list[tuple[str, str]] = []
+    for param in command.get_params(ctx):
+        record = param.get_help_record(ctx)
+        if record is None:
+            continue
+        if param.param_type_name == "argument":
+            name = param.metavar or param.name.upper()
+            if param.nargs != 1 and not name.endswith("..."):
+                name += "..."
+            arguments.append((name, record[1]))
+        else:
+            options.append(record)
+    return arguments, options
 
 
 def _version(value: bool) -> None:
@@ -45,11 +81,15 @@ def _root(
     """Start and keep up Docker image repositories that meet one image standard."""
 
 
-@app.command()
+@app.command(cls=Command)
 def new(
     dest: Annotated[
         Path,
-        typer.Argument(help="Folder for the new repository; created if missing, must be empty."),
+        typer.Argument(
+            metavar="DEST",
+            help="Folder for the new repository; created if missing, must be empty "
+            "(a name that starts with '-' goes after '--').",
+        ),
     ] = Path("."),
     defaults: Annotated[
         bool,
@@ -65,7 +105,8 @@ def new(
             "--data",
             "-d",
             metavar="KEY=VALUE",
-            help="Answer a question outright; repeatable. Strongest layer.",
+            help="Answer a question outright; repeatable. Strongest layer. "
+            "--list-questions names the keys.",
         ),
     ] = None,
     data_file: Annotated[
@@ -113,6 +154,14 @@ def new(
     no_git: Annotated[
         bool, typer.Option("--no-git", help="Do not initialise git or commit.")
     ] = False,
+    list_questions: Annotated[
+        bool,
+        typer.Option(
+            "--list-questions",
+            help="List the questions (the KEYs of --data and of data files) with their "
+            "defaults for DEST, and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Create a new image repository from the template and commit it.
 
@@ -126,8 +175,13 @@ def new(
         load_answers_file,
         parse_assignments,
     )
-    from imgscaffold.create import create_repository
+    from imgscaffold.create import create_repository, question_defaults
 
+    if list_questions:
+        from imgscaffold.report import print_questions
+
+        print_questions(question_defaults(dest))
+        return
     interactive = not defaults
     if interactive and not sys.stdin.isatty():
         raise UsageError(
@@ -214,7 +268,7 @@ _Prereleases = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=Command)
 def update(
     paths: _Paths = None,
     from_file: _FromFile = None,
@@ -261,7 +315,7 @@ def update(
     three-way merge; any conflict fails the command, is listed, and is never committed.
     Exit status: 0 when every repository is updated or already current, 1 otherwise.
     """
-    from imgscaffold.answers import parse_assignments
+    from imgscaffold.answers import check_answer, parse_assignments
     from imgscaffold.fleet import collect
     from imgscaffold.report import describe_update, print_update_report, write_json
     from imgscaffold.report import progress as progress_display
@@ -270,7 +324,7 @@ def update(
     repositories = collect(paths or [], from_file=from_file, scan=scan)
     options = UpdateOptions(
         vcs_ref=vcs_ref,
-        data=dict(parse_assignments(data or [])),
+        data={k: check_answer(k, v, "--data") for k, v in parse_assignments(data or []).items()},
         commit=commit,
         branch=branch,
         prereleases=prereleases,
@@ -288,7 +342,7 @@ def update(
     raise typer.Exit(0 if report.ok else 1)
 
 
-@app.command()
+@app.command(cls=Command)
 def status(
     paths: _Paths = None,
     from_file: _FromFile = None,
@@ -357,7 +411,7 @@ class CheckFormat(StrEnum):
     html = "html"
 
 
-@app.command()
+@app.command(cls=Command)
 def check(
     paths: Annotated[
         list[Path] | None,
@@ -410,12 +464,13 @@ def check(
 
     Exit status: 0 when nothing at or above --fail-on is found, 1 when something is,
     2 for a usage error (bad option, unreadable ignore file, image not found), 3 when
-    --image cannot use docker.
+    --image cannot use docker, 74 when a file cannot be read or written.
     """
     from imgscaffold.audit import check_image, check_paths
     from imgscaffold.check_report import render
     from imgscaffold.checks import Severity
     from imgscaffold.fleet import listed_in
+    from imgscaffold.report import write_report
 
     levels = {
         "never": None,
@@ -437,24 +492,72 @@ def check(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise UsageError(f"--output {output}: {error.strerror}") from error
+        write_report(text, output)
     failed = threshold is not None and any(r.failed(threshold) for r in reports)
     raise typer.Exit(1 if failed else 0)
 
 
-def main() -> None:
-    """Entry point: run the app and turn errors meant for the user into one line."""
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app and turn every error into one line and an exit code.
+
+    The one place that maps errors: imgscaffold's own, the command line's (unknown options,
+    bad values), the operating system's (permission, space, a vanished folder), an
+    interruption (Ctrl-C or SIGTERM) and a closed output pipe.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGTERM, _interrupt)
+    command = typer.main.get_command(app)
     try:
-        app()
+        code = command.main(args=args, prog_name="imgscaffold", standalone_mode=False)
     except KeyboardInterrupt:
         _fail(Aborted("interrupted"))
     except ImgscaffoldError as error:
         _fail(error)
+    except BrokenPipeError:
+        # The reader went away (`imgscaffold check | head`): stop quietly, as cat does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    except OSError as error:
+        _fail(from_os_error(error))
+    except Exception as error:
+        if type(error).__name__ == "Abort":
+            _fail(Aborted("interrupted"))
+        if not _is_usage_error(error):
+            raise
+        if type(error).__name__ == "NoSuchOption":
+            _hint_separator(error, args)
+        error.show()  # type: ignore[attr-defined]
+        sys.exit(error.exit_code)  # type: ignore[attr-defined]
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _is_usage_error(error: Exception) -> bool:
+    """Whether ERROR is the command line parser's (click's, which typer may carry inside)."""
+    return callable(getattr(error, "show", None)) and isinstance(
+        getattr(error, "exit_code", None), int
+    )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends a run as Ctrl-C does, so temporary folders are removed on the way out."""
+    raise KeyboardInterrupt
+
+
+def _hint_separator(error: Any, args: list[str]) -> None:
+    """Say how to pass a path that starts with '-', which the parser took for options."""
+    option = str(getattr(error, "option_name", ""))
+    given = next((a for a in args if option and a.startswith(option) and a != "--"), None)
+    context = getattr(error, "ctx", None)
+    command = getattr(context, "info_name", None) or "COMMAND"
+    if given is not None and not given.startswith("--"):
+        error.message += (
+            f". To name a folder that starts with '-', put '--' before it: "
+            f"imgscaffold {command} -- {given}"
+        )
 
 
 def _fail(error: ImgscaffoldError) -> None:
-    typer.echo(f"imgscaffold: error: {error}", err=True)
+    # A closed stderr leaves the exit code to tell.
+    with contextlib.suppress(OSError):
+        typer.echo(f"imgscaffold: error: {error}", err=True)
     sys.exit(error.exit_code)

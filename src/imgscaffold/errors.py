@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 class ImgscaffoldError(Exception):
     """Base of every error meant for the user: the message is the whole story."""
@@ -109,3 +111,34 @@ class DockerError(ImgscaffoldError):
     # Not 1: for `imgscaffold check`, 1 means "findings", and a gate must tell them apart.
     exit_code = 3
     kind = "docker"
+
+
+class FileSystemError(ImgscaffoldError):
+    """The operating system refused a file operation: permission, space, a missing folder."""
+
+    # EX_IOERR from sysexits.h: neither findings (1) nor a usage error (2).
+    exit_code = 74
+    kind = "file-system"
+
+
+def from_os_error(error: OSError) -> FileSystemError:
+    """One line for an OSError that no more specific handler turned into a message."""
+    what = error.strerror or type(error).__name__
+    if error.filename is None and isinstance(error, FileNotFoundError) and _cwd_is_gone():
+        return FileSystemError(
+            "the current folder no longer exists; change to an existing folder and try again"
+        )
+    if error.filename is None:
+        return FileSystemError(what.rstrip(".").lower() if error.strerror else str(error))
+    target = str(error.filename)
+    if error.filename2 is not None:
+        target += f" -> {error.filename2}"
+    return FileSystemError(f"{target}: {what}")
+
+
+def _cwd_is_gone() -> bool:
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return True
+    return False
