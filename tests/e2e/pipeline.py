@@ -21,7 +21,7 @@ from tests.e2e import providers
 from tests.e2e.providers import CiEvent
 from tests.e2e.stacks import base_standin, build_environment
 from tests.e2e.testbed import Standin, Testbed
-from tests.e2e.variants import Variant, git, render
+from tests.e2e.variants import Variant, git, render, repository_web_url
 
 IMAGE_ENV_KEYS = (
     "IMAGE",
@@ -166,7 +166,7 @@ class Pipeline:
         """
         ci: dict[str, str] = {}
         if event is not None:
-            provider, repository_url = self.variant.provider, str(self.answers["repository_url"])
+            provider, repository_url = self.variant.provider, repository_web_url(self.variant)
             ci = providers.ci_environment(
                 provider, event, commit=self.head(), repository_url=repository_url
             )

@@ -9,6 +9,7 @@ import pytest
 
 from tests.e2e.pipeline import Build, BuiltImage, Pipeline
 from tests.e2e.providers import build_url
+from tests.e2e.variants import repository_web_url
 
 # The CI build's image and its labels come from the provider's variables: every provider.
 pytestmark = [pytest.mark.engine, pytest.mark.every_provider]
@@ -51,10 +52,12 @@ def test_row11_labels_are_the_build_arguments(
     assert labels[OCI + "revision"] == ci_build.image_env["COMMIT"]
     assert labels[OCI + "version"] == ci_build.image_env["VERSION"]
     assert labels[OCI + "base.digest"] == ci_build.image_env["BASE_DIGEST"]
+    # The answers hold quotes, '&', '$', a backslash and non-ASCII letters: exactly them.
     assert labels[OCI + "description"] == answers["description"]
     assert labels[OCI + "licenses"] == answers["license"]
     assert labels[OCI + "vendor"] == answers["organisation"]
-    assert answers["maintainer_email"] in labels[OCI + "authors"]
+    authors = f"{answers['maintainer_name']} <{answers['maintainer_email']}>"
+    assert labels[OCI + "authors"] == authors
     assert labels[OCI + "title"] == answers["service_name"]
 
 
@@ -71,7 +74,11 @@ def test_row10_revision_is_the_built_commit_and_source_the_repository(
     assert ci_build.commit == pipeline.head()
     assert image.labels[OCI + "revision"] == ci_build.commit
     assert len(ci_build.commit) == 40
-    assert image.labels[OCI + "source"] == pipeline.answers["repository_url"]
+    # The answer is a clone address; the labels carry the repository's web address.
+    web = repository_web_url(pipeline.variant)
+    assert image.labels[OCI + "source"] == web
+    assert image.labels[OCI + "url"] == web
+    assert image.labels[OCI + "documentation"] == f"{web}#readme"
 
 
 def test_row10_branch_build_version_is_not_a_release(image: BuiltImage) -> None:
@@ -91,7 +98,7 @@ def test_row8_base_labels_name_the_real_base_image(
 
 def test_row15_ci_builds_are_labelled_as_ci_builds(image: BuiltImage, pipeline: Pipeline) -> None:
     assert image.labels.get("io.imgscaffold.build.kind") == "ci"
-    expected = build_url(pipeline.variant.provider, str(pipeline.answers["repository_url"]))
+    expected = build_url(pipeline.variant.provider, repository_web_url(pipeline.variant))
     assert image.labels.get("io.imgscaffold.build.url") == expected
 
 

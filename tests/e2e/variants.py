@@ -74,22 +74,37 @@ def discover_variants(copier_yml: Path = COPIER_YML) -> list[Variant]:
 
 
 def answers_for(variant: Variant, registry_host: str) -> dict[str, Any]:
-    """Answers that differ from the defaults where a default could hide a hard-coded value."""
+    """Answers that differ from the defaults where a default could hide a hard-coded value.
+
+    The text answers are real-world ones that every file must quote for its own syntax
+    (apostrophes, double quotes, '&', '$', a backslash, non-ASCII letters; a health path
+    with a query, a data directory with a space, a clone address): the engine tests prove
+    they arrive intact in the image's labels and that the image still works.
+    """
     return {
         "service_name": f"notes-{variant.stack}",
-        "description": "Keeps short notes for the imgscaffold engine tests.",
-        "organisation": "Imgscaffold E2E",
-        "maintainer_name": "E2E maintainers",
-        "maintainer_email": "e2e-maintainers@example.org",
+        "description": 'Keeps Bob\'s "short" notes & $HOME \\ paths; €-prices for the e2e tests.',
+        "organisation": "Müller & Söhne GmbH",
+        "maintainer_name": "Zoë O'Brien",
+        "maintainer_email": "zoe.o'brien@example.org",
         "registry": registry_host,
         "image_repository": f"e2e/notes-{variant.id}",
         "stack": variant.stack,
         "ci_provider": variant.provider,
         "service_port": 8123,
-        "health_path": "/livez",
-        "data_dir": "/var/lib/notes",
-        "license": "MIT",
+        "health_path": "/livez?probe=docker&full=1",
+        "data_dir": "/var/lib/notes data",
+        "license": "MIT OR Apache-2.0",
+        "repository_url": f"git@git.example.org:e2e/notes-{variant.id}.git",
     }
+
+
+def repository_web_url(variant: Variant) -> str:
+    """The web address of the repository that `answers_for` names by its clone address.
+
+    It is what the code host's CI variables carry and what the source label must say.
+    """
+    return f"https://git.example.org/e2e/notes-{variant.id}"
 
 
 def git(repo: Path, *args: str, timeout: float = 60) -> str:
