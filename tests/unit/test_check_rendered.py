@@ -41,3 +41,26 @@ def test_rendered_repository_passes_every_check(
         assert report.skipped == {}
     else:
         assert set(report.skipped) <= script_rules
+
+
+REAL_WORLD = {
+    "description": 'Keeps Bob\'s "orders" & $HOME \\ paths; €-prices',
+    "organisation": "Müller & Söhne GmbH",
+    "maintainer_name": "Zoë O'Brien",
+    "maintainer_email": "zoe.o'brien@example.com",
+    "repository_url": "git@github.com:platform/orders.git",
+    "health_path": "/healthz?probe=docker&full=1",
+    "data_dir": "/srv/my data",
+    "license": "MIT OR Apache-2.0",
+}
+
+
+@pytest.mark.parametrize("stack", _choices("stack"))
+def test_real_world_answers_pass_every_check(
+    render: Callable[..., NewRepository], stack: str
+) -> None:
+    """Quoted values (a data directory with a space, quotes in labels) read back right."""
+    created = render(f"real-{stack}", stack=stack, **REAL_WORLD)
+    report = check_path(created.path)
+    problems = [f"{f.rule} {f.location}: {f.message}" for f in report.findings]
+    assert problems == []
