@@ -57,6 +57,8 @@ class AnswerLayers:
     preset: dict[str, Any] = field(default_factory=dict)
     data_file: dict[str, Any] = field(default_factory=dict)
     cli: dict[str, Any] = field(default_factory=dict)
+    asked: dict[str, Any] = field(default_factory=dict)
+    """Answers typed in the questionnaire, to the questions the other layers left open."""
 
     def defaults(self) -> dict[str, Any]:
         """Values offered as defaults in an interactive run (still asked)."""
@@ -64,7 +66,7 @@ class AnswerLayers:
 
     def fixed(self) -> dict[str, Any]:
         """Values that answer their question outright (not asked)."""
-        return {**self.data_file, **self.cli}
+        return {**self.data_file, **self.cli, **self.asked}
 
     def merged(self) -> dict[str, Any]:
         """Every layer, strongest last, for a non-interactive run."""
@@ -76,6 +78,8 @@ class AnswerLayers:
 
     def origin(self, key: str) -> str:
         """Where the answer that wins for KEY was given, for error messages."""
+        if key in self.asked:
+            return "your answer"
         if key in self.cli:
             return "--data"
         for layer in (self.data_file, self.preset):
@@ -95,6 +99,7 @@ class AnswerLayers:
             preset=check(self.preset),
             data_file=check(self.data_file),
             cli=check(self.cli),
+            asked=check(self.asked),
         )
 
 

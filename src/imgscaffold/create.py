@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +69,12 @@ def create_repository(
     if vcs_ref and not template:
         raise UsageError("--vcs-ref needs --template: the embedded template has one version")
     layers = layers.checked()
+    given = layers.given_keys()
     if template is None:
-        check_kinds(layers, questions(embedded_template()))
+        # Known before anything is asked or rendered: the embedded template's questions.
+        embedded = questions(embedded_template())
+        check_kinds(layers, embedded)
+        _refuse_unknown(given, [q.name for q in embedded])
     with tempfile.TemporaryDirectory(prefix="imgscaffold-") as tmp:
         src = template or str(_plain_copy(embedded_template(), Path(tmp) / "template"))
         # The staging folder carries DEST's name: the template derives defaults from it.
@@ -85,15 +89,11 @@ def create_repository(
                 fixed=layers.fixed(),
                 offered=layers.defaults(),
             )
-            layers = AnswerLayers(cli=asked)
+            fixed = layers.fixed()
+            layers = replace(layers, asked={k: v for k, v in asked.items() if k not in fixed})
             interactive = False
         worker = _render(src, staging, layers=layers, interactive=interactive, vcs_ref=vcs_ref)
-        extra = unknown_keys(layers.given_keys(), worker.template.questions_data)
-        if extra:
-            raise AnswerError(
-                f"unknown question(s): {', '.join(extra)}; the template asks "
-                f"{', '.join(worker.template.questions_data)}"
-            )
+        _refuse_unknown(given, list(worker.template.questions_data))
         if template is None:
             _point_answers_at(staging / ANSWERS_FILE, canonical_source(canonical), release_ref())
         answers = _read_answers(staging / ANSWERS_FILE)
@@ -125,6 +125,14 @@ def create_repository(
         replaced=placed.replaced,
         left_alone=left_alone,
     )
+
+
+def _refuse_unknown(given: set[str], asked: list[str]) -> None:
+    extra = unknown_keys(given, asked)
+    if extra:
+        raise AnswerError(
+            f"unknown question(s): {', '.join(extra)}; the template asks {', '.join(asked)}"
+        )
 
 
 @dataclass(frozen=True)
