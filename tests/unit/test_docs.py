@@ -10,10 +10,12 @@ import re
 import subprocess
 import sys
 import tomllib
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+import typer
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -67,6 +69,71 @@ def test_every_command_and_option_is_in_the_reference(site: Path) -> None:
     options = set(re.findall(r"(--[a-z][a-z-]+)", help_text)) - {"--help"}
     assert options, help_text
     assert not [o for o in options if o not in text], "options of `new` missing"
+
+
+def test_the_command_reference_shows_what_help_readers_read(site: Path) -> None:
+    markdown = reference.cli()
+    text = page_text(site, "reference/cli")
+    for shown in (markdown, text):
+        assert "\\|" not in shown
+        assert "list[" not in shown
+        assert "<path>" not in shown.lower()
+    # No option or argument is shown with a <type> after it.
+    names = re.findall(r"^\| `([^`]+)` \|", markdown, re.MULTILINE)
+    assert names and not [name for name in names if "<" in name], names
+    assert "--format [text|json|sarif|markdown|html]" in text
+    assert "--from-file FILE" in text
+    assert "PATH..." in names and "DEST" in names
+    assert "Usage: imgscaffold new [OPTIONS] [DEST]" in text
+    assert "Usage: imgscaffold check [OPTIONS] [PATH]..." in text
+    # Help text that names a placeholder keeps it, rather than passing it on as an HTML tag.
+    assert "on the branch imgscaffold/template-<version>." in text
+
+
+class Colour(StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+def _demo_app() -> typer.Typer:
+    demo = typer.Typer(add_completion=False)
+
+    @demo.command()
+    def paint(
+        targets: Annotated[list[Path], typer.Argument(help="What to paint.")],
+        colour: Annotated[Colour, typer.Option(help="Which colour.")] = Colour.RED,
+        coats: Annotated[int, typer.Option("--coats", "-c", min=1, help="How many.")] = 1,
+        log: Annotated[Path | None, typer.Option(metavar="FILE", help="Log to FILE.")] = None,
+        dry: Annotated[bool, typer.Option("--dry/--wet", help="Pretend.")] = False,
+    ) -> None:
+        """Paint things."""
+
+    @demo.command()
+    def copy(
+        dest: Annotated[Path, typer.Argument(metavar="DEST", help="Where.")],
+        sources: Annotated[list[Path] | None, typer.Argument(metavar="SRC...")] = None,
+    ) -> None:
+        """Copy things."""
+
+    return demo
+
+
+def test_the_command_reference_follows_the_declared_metavars() -> None:
+    markdown = reference.cli(_demo_app())
+    rows = dict(re.findall(r"^\| `([^`]+)` \| (.*) \|$", markdown, re.MULTILINE))
+    assert set(rows) == {
+        "TARGETS...",
+        "--colour [red|blue]",
+        "-c, --coats COATS",
+        "--log FILE",
+        "--dry / --wet",
+        "DEST",
+        "SRC...",
+    }, rows
+    assert rows["TARGETS..."] == "What to paint. [required]"
+    assert "[default: red]" in rows["--colour [red|blue]"]
+    assert "Usage: imgscaffold paint [OPTIONS] TARGETS..." in markdown
+    assert "Usage: imgscaffold copy [OPTIONS] DEST [SRC]..." in markdown
 
 
 def test_every_check_is_in_the_reference(site: Path) -> None:
