@@ -289,7 +289,7 @@ def _html(reports: Sequence[Report], fail_on: Severity) -> str:
         f'<td class="{e(r.severity)}">{e(r.severity)}</td><td class="n">{r.failing}</td>'
         f'<td class="n">{r.passing}</td><td class="n">{r.skipped}</td>'
         f'<td class="n">{r.findings}</td><td class="n">{r.ignored}</td></tr>'
-        for r in rule_summary(reports)
+        for r in sorted(rule_summary(reports), key=lambda row: row.rule)
     )
     repo_rows = ""
     for report in reports:
@@ -327,10 +327,6 @@ def _html(reports: Sequence[Report], fail_on: Severity) -> str:
 <h1>imgscaffold check</h1>
 <p id="verdict">{failed} of {len(reports)} target(s) fail at severity {fail_on} or above.
 imgscaffold {e(__version__)}.</p>
-<h2>Rules</h2>
-<table class="sortable" id="rules"><thead><tr><th>Rule</th><th>Title</th><th>Severity</th>
-<th>Failing</th><th>Passing</th><th>Skipped</th><th>Findings</th><th>Ignored</th></tr></thead>
-<tbody>{summary_rows}</tbody></table>
 <h2>Repositories</h2>
 <table class="sortable" id="targets"><thead><tr><th>Target</th><th>Verdict</th><th>Errors</th>
 <th>Warnings</th><th>Info</th><th>Ignored</th><th>hadolint</th></tr></thead>
@@ -343,6 +339,10 @@ imgscaffold {e(__version__)}.</p>
 <table class="sortable" id="findings"><thead><tr><th>Repository</th><th>Rule</th><th>Severity</th>
 <th>Where</th><th>Message</th><th>Fix</th></tr></thead>
 <tbody>{finding_rows}</tbody></table>
+<h2>Rules</h2>
+<table class="sortable" id="rules"><thead><tr><th>Rule</th><th>Title</th><th>Severity</th>
+<th>Failing</th><th>Passing</th><th>Skipped</th><th>Findings</th><th>Ignored</th></tr></thead>
+<tbody>{summary_rows}</tbody></table>
 <script>{_JS}</script>
 </body>
 </html>

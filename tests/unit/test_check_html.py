@@ -46,6 +46,29 @@ def test_the_page_escapes_what_it_shows(tmp_path: Path) -> None:
     assert "<img onerror" not in text and "&lt;img onerror=alert(1)&gt;" in text
 
 
+def test_the_page_shows_the_verdict_and_repositories_before_the_rules(page: Path) -> None:
+    text = page.read_text()
+    places = [text.index(marker) for marker in ('id="verdict"', 'id="targets"', 'id="rules"')]
+    assert places == sorted(places)
+    # The long rule table comes last, after the findings it sums up.
+    assert re.findall(r"<h2>(.*?)</h2>", text) == ["Repositories", "Findings", "Rules"]
+
+
+def test_the_page_lists_the_rules_by_id(page: Path) -> None:
+    text = page.read_text()
+    body = text.split('id="rules"', 1)[1].split("</table>", 1)[0].split("<tbody>", 1)[1]
+    ids = re.findall(r"<tr><td><a [^>]*>([^<]+)</a>", body)
+    assert len(ids) > 30
+    assert ids == sorted(ids)
+
+
+def test_the_page_keeps_its_content_security_policy(page: Path) -> None:
+    assert (
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
+    ) in page.read_text()
+
+
 def _chromium() -> str:
     found = (
         shutil.which("chromium")
