@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from markdown_it import MarkdownIt
+
 from imgscaffold import __version__
 from imgscaffold.audit import Report
 from imgscaffold.checks import GUIDE_URL, Finding, Severity, catalogue
@@ -248,6 +250,7 @@ th{background:#f0f0f0;cursor:pointer;user-select:none}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
 td.n{text-align:right}.error{color:#b00020}.warning{color:#a05a00}.info{color:#555}
 tr.ignored{opacity:.55}input,select{font:inherit;margin-right:1em}
+code{font:.92em ui-monospace,monospace;background:#f3f3f3;padding:0 .2em;border-radius:3px}
 """
 
 # Nothing may load from elsewhere: only the inline style and script run.
@@ -278,14 +281,26 @@ applyFilter();
 """
 
 
+# Messages, fixes and titles are written with Markdown's inline marks (code spans, emphasis,
+# links). With HTML off, markdown-it escapes everything else, so no tag in a message reaches
+# the page; images and autolinks are off too, so nothing loads and `<image:version>` stays text.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable(["image", "autolink"])
+
+
+def _inline_markdown(text: str) -> str:
+    """One line of Markdown as safe HTML."""
+    return str(_MARKDOWN.renderInline(text))
+
+
 def _html(reports: Sequence[Report], fail_on: Severity) -> str:
     e = html.escape
+    md = _inline_markdown
 
     def rule_link(rule: str, url: str) -> str:
         return f'<a href="{e(url)}">{e(rule)}</a>' if url else e(rule)
 
     summary_rows = "".join(
-        f"<tr><td>{rule_link(r.rule, r.url)}</td><td>{e(r.title)}</td>"
+        f"<tr><td>{rule_link(r.rule, r.url)}</td><td>{md(r.title)}</td>"
         f'<td class="{e(r.severity)}">{e(r.severity)}</td><td class="n">{r.failing}</td>'
         f'<td class="n">{r.passing}</td><td class="n">{r.skipped}</td>'
         f'<td class="n">{r.findings}</td><td class="n">{r.ignored}</td></tr>'
@@ -311,7 +326,7 @@ def _html(reports: Sequence[Report], fail_on: Severity) -> str:
                 f'<tr{css} data-severity="{f.severity}"><td>{e(report.name)}</td>'
                 f"<td>{rule_link(f.rule, f.url)}</td>"
                 f'<td class="{f.severity}" data-v="{int(f.severity)}">{f.severity}</td>'
-                f"<td>{e(f.location)}</td><td>{e(f.message)}{ignored}</td><td>{e(f.fix)}</td></tr>"
+                f"<td>{e(f.location)}</td><td>{md(f.message)}{ignored}</td><td>{md(f.fix)}</td></tr>"
             )
     failed = sum(r.failed(fail_on) for r in reports)
     return f"""<!DOCTYPE html>
