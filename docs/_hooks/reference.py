@@ -36,16 +36,31 @@ MARKER = re.compile(r"^<!-- reference: ([a-z0-9-]+) -->$", re.MULTILINE)
 SAMPLE_ANSWERS = {"service_name": "<service_name>", "service_port": 8080, "data_dir": "/data"}
 
 
+CODE_SPAN = re.compile(r"(`+).+?(?<!`)\1(?!`)")
+
+
+def _plain(text: str) -> str:
+    # `<version>` in a help text is a placeholder, not an HTML tag to pass through.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|")
+
+
 def cell(text: object) -> str:
-    """Text fit for one Markdown table cell."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Text fit for one Markdown table cell; its code spans are left as written."""
+    value = " ".join(str(text).split())
+    parts, end = [], 0
+    for span in CODE_SPAN.finditer(value):
+        parts += [_plain(value[end : span.start()]), span.group()]
+        end = span.end()
+    parts.append(_plain(value[end:]))
+    return "".join(parts)
 
 
 def code(text: object) -> str:
+    """A code span; its pipes need no escape (a table does not split cells inside one)."""
     value = " ".join(str(text).split())
     fence = "``" if "`" in value else "`"
     pad = " " if "`" in value else ""
-    return f"{fence}{pad}{value}{pad}{fence}".replace("|", "\\|")
+    return f"{fence}{pad}{value}{pad}{fence}"
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -83,9 +98,9 @@ def questions() -> str:
 # ---- CLI ----
 
 
-def _commands() -> list[tuple[str, Any]]:
+def _commands(typer_app: typer.Typer) -> list[tuple[str, Any]]:
     """The root command and its sub-commands (typer's own click-compatible objects)."""
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(typer_app)
     subcommands: dict[str, Any] = getattr(root, "commands", {})
     found: list[tuple[str, Any]] = [("imgscaffold", root)]
     for name in sorted(subcommands):
@@ -95,26 +110,88 @@ def _commands() -> list[tuple[str, Any]]:
 
 def command_names() -> list[str]:
     """Every command the reference lists (the test checks each is documented)."""
-    return [name for name, _ in _commands()]
+    return [name for name, _ in _commands(app)]
 
 
-def cli() -> str:
+# typer's help records put its own type notation after each name (`PATH <list[Path]>`,
+# `--format <text|json>`). The reference writes the names as click and argparse help do
+# instead: the declared metavar, or one made from the parameter's name or choices.
+
+
+def _choices(param: Any) -> list[str]:
+    """The values a parameter takes when it takes one of a few (enum members by value)."""
+    # Newer typer describes the type itself; older typer hands click a Choice type.
+    choices = getattr(getattr(param, "type_descriptor", None), "choices", None)
+    if choices is None:
+        choices = getattr(getattr(param, "type", None), "choices", None)
+    return [str(getattr(choice, "value", choice)) for choice in choices or ()]
+
+
+def _metavar(param: Any) -> str:
+    """What stands for the value: PATH, DEST, FILE, [a|b]; `...` when it repeats."""
+    choices = _choices(param)
+    if param.metavar:
+        metavar = str(param.metavar)
+    elif choices and param.param_type_name == "option":
+        metavar = "[" + "|".join(choices) + "]"
+    else:
+        metavar = str(param.name).upper()
+    if param.nargs != 1 and not metavar.endswith("..."):
+        metavar += "..."
+    return metavar
+
+
+def _option_names(opts: Sequence[str]) -> str:
+    return ", ".join(sorted(opts, key=lambda opt: opt.startswith("--")))
+
+
+def param_label(param: Any) -> str:
+    """An option or argument as a person reads it in help: `-o, --output FILE`, `PATH...`."""
+    if param.param_type_name == "argument":
+        return _metavar(param)
+    names = _option_names(param.opts)
+    if getattr(param, "is_flag", False) or getattr(param, "count", False):
+        if param.secondary_opts:
+            names += " / " + _option_names(param.secondary_opts)
+        return names
+    return f"{names} {_metavar(param)}"
+
+
+def _usage(name: str, command: Any, params: Sequence[Any]) -> str:
+    pieces = [f"Usage: {name}", "[OPTIONS]"]
+    for param in params:
+        if param.param_type_name != "argument":
+            continue
+        metavar = _metavar(param)
+        repeats = metavar.endswith("...")
+        piece = metavar.removesuffix("...") if repeats else metavar
+        if not param.required:
+            piece = f"[{piece}]"
+        pieces.append(piece + ("..." if repeats else ""))
+    if getattr(command, "commands", None):
+        pieces.append("COMMAND [ARGS]...")
+    return " ".join(pieces)
+
+
+def cli(typer_app: typer.Typer = app) -> str:
     parts = []
-    for name, command in _commands():
+    for name, command in _commands(typer_app):
         ctx = command.context_class(command, info_name=name)
+        params = [
+            param
+            for param in command.get_params(ctx)
+            if param.name != "help" and not getattr(param, "hidden", False)
+        ]
         parts.append(f"## `{name}`\n")
-        parts.append(f"```text\n{command.get_usage(ctx)}\n```\n")
+        parts.append(f"```text\n{_usage(name, command, params)}\n```\n")
         if command.help:
             parts.append(command.help.strip() + "\n")
         rows = []
-        for param in command.get_params(ctx):
-            if param.name == "help" or getattr(param, "hidden", False):
-                continue
+        for param in params:
+            # The help record's text carries the defaults, env vars and ranges.
             record = param.get_help_record(ctx)
-            if record is None:
-                continue
-            names, text = record
-            rows.append((code(names), cell(text)))
+            text = record[1] if record else (getattr(param, "help", None) or "")
+            rows.append((code(param_label(param)), cell(text)))
         if rows:
             parts.append(table(("Option or argument", "Meaning"), rows) + "\n")
     return "\n".join(parts)

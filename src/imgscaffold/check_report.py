@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from markdown_it import MarkdownIt
+
 from imgscaffold import __version__
 from imgscaffold.audit import Report
 from imgscaffold.checks import GUIDE_URL, Finding, Severity, catalogue
@@ -248,6 +250,7 @@ th{background:#f0f0f0;cursor:pointer;user-select:none}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
 td.n{text-align:right}.error{color:#b00020}.warning{color:#a05a00}.info{color:#555}
 tr.ignored{opacity:.55}input,select{font:inherit;margin-right:1em}
+code{font:.92em ui-monospace,monospace;background:#f3f3f3;padding:0 .2em;border-radius:3px}
 """
 
 # Nothing may load from elsewhere: only the inline style and script run.
@@ -278,18 +281,30 @@ applyFilter();
 """
 
 
+# Messages, fixes and titles are written with Markdown's inline marks (code spans, emphasis,
+# links). With HTML off, markdown-it escapes everything else, so no tag in a message reaches
+# the page; images and autolinks are off too, so nothing loads and `<image:version>` stays text.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable(["image", "autolink"])
+
+
+def _inline_markdown(text: str) -> str:
+    """One line of Markdown as safe HTML."""
+    return str(_MARKDOWN.renderInline(text))
+
+
 def _html(reports: Sequence[Report], fail_on: Severity) -> str:
     e = html.escape
+    md = _inline_markdown
 
     def rule_link(rule: str, url: str) -> str:
         return f'<a href="{e(url)}">{e(rule)}</a>' if url else e(rule)
 
     summary_rows = "".join(
-        f"<tr><td>{rule_link(r.rule, r.url)}</td><td>{e(r.title)}</td>"
+        f"<tr><td>{rule_link(r.rule, r.url)}</td><td>{md(r.title)}</td>"
         f'<td class="{e(r.severity)}">{e(r.severity)}</td><td class="n">{r.failing}</td>'
         f'<td class="n">{r.passing}</td><td class="n">{r.skipped}</td>'
         f'<td class="n">{r.findings}</td><td class="n">{r.ignored}</td></tr>'
-        for r in rule_summary(reports)
+        for r in sorted(rule_summary(reports), key=lambda row: row.rule)
     )
     repo_rows = ""
     for report in reports:
@@ -311,7 +326,7 @@ def _html(reports: Sequence[Report], fail_on: Severity) -> str:
                 f'<tr{css} data-severity="{f.severity}"><td>{e(report.name)}</td>'
                 f"<td>{rule_link(f.rule, f.url)}</td>"
                 f'<td class="{f.severity}" data-v="{int(f.severity)}">{f.severity}</td>'
-                f"<td>{e(f.location)}</td><td>{e(f.message)}{ignored}</td><td>{e(f.fix)}</td></tr>"
+                f"<td>{e(f.location)}</td><td>{md(f.message)}{ignored}</td><td>{md(f.fix)}</td></tr>"
             )
     failed = sum(r.failed(fail_on) for r in reports)
     return f"""<!DOCTYPE html>
@@ -327,10 +342,6 @@ def _html(reports: Sequence[Report], fail_on: Severity) -> str:
 <h1>imgscaffold check</h1>
 <p id="verdict">{failed} of {len(reports)} target(s) fail at severity {fail_on} or above.
 imgscaffold {e(__version__)}.</p>
-<h2>Rules</h2>
-<table class="sortable" id="rules"><thead><tr><th>Rule</th><th>Title</th><th>Severity</th>
-<th>Failing</th><th>Passing</th><th>Skipped</th><th>Findings</th><th>Ignored</th></tr></thead>
-<tbody>{summary_rows}</tbody></table>
 <h2>Repositories</h2>
 <table class="sortable" id="targets"><thead><tr><th>Target</th><th>Verdict</th><th>Errors</th>
 <th>Warnings</th><th>Info</th><th>Ignored</th><th>hadolint</th></tr></thead>
@@ -343,6 +354,10 @@ imgscaffold {e(__version__)}.</p>
 <table class="sortable" id="findings"><thead><tr><th>Repository</th><th>Rule</th><th>Severity</th>
 <th>Where</th><th>Message</th><th>Fix</th></tr></thead>
 <tbody>{finding_rows}</tbody></table>
+<h2>Rules</h2>
+<table class="sortable" id="rules"><thead><tr><th>Rule</th><th>Title</th><th>Severity</th>
+<th>Failing</th><th>Passing</th><th>Skipped</th><th>Findings</th><th>Ignored</th></tr></thead>
+<tbody>{summary_rows}</tbody></table>
 <script>{_JS}</script>
 </body>
 </html>

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from imgscaffold.audit import check_paths
+from imgscaffold.audit import Report, check_paths
 from imgscaffold.check_report import render
-from imgscaffold.checks import Severity
+from imgscaffold.checks import Finding, Severity
 
 CORPUS = Path(__file__).resolve().parents[1] / "check_corpus"
 REQUIRE_ENGINE = "IMGSCAFFOLD_REQUIRE_ENGINE"
@@ -44,6 +44,79 @@ def test_the_page_escapes_what_it_shows(tmp_path: Path) -> None:
     (repo / "Dockerfile").write_text("FROM a:1\nUSER <b>x</b>\n")
     text = render(check_paths([repo], hadolint=False), "html", fail_on=Severity.WARNING)
     assert "<img onerror" not in text and "&lt;img onerror=alert(1)&gt;" in text
+
+
+def _finding_report(*messages: str) -> str:
+    findings = [
+        Finding(
+            rule="DL3008",
+            severity=Severity.WARNING,
+            message=message,
+            path="Dockerfile",
+            line=n,
+            source="hadolint",
+            fix="Pin it: `apt-get install curl=8.5.0-2`.",
+        )
+        for n, message in enumerate(messages, 1)
+    ]
+    report = Report(name="orders", target="/src/orders", findings=findings, ran=["IMG001"])
+    return render([report], "html", fail_on=Severity.WARNING)
+
+
+def _message_cells(text: str) -> list[str]:
+    body = text.split('id="findings"', 1)[1].split("</table>", 1)[0]
+    cells = r"<tr[^>]*>" + r"<td[^>]*>(.*?)</td>" * 6 + "</tr>"
+    return [row[4] for row in re.findall(cells, body, re.S)]
+
+
+def test_the_page_shows_the_verdict_and_repositories_before_the_rules(page: Path) -> None:
+    text = page.read_text()
+    places = [text.index(marker) for marker in ('id="verdict"', 'id="targets"', 'id="rules"')]
+    assert places == sorted(places)
+    # The long rule table comes last, after the findings it sums up.
+    assert re.findall(r"<h2>(.*?)</h2>", text) == ["Repositories", "Findings", "Rules"]
+
+
+def test_the_page_lists_the_rules_by_id(page: Path) -> None:
+    text = page.read_text()
+    body = text.split('id="rules"', 1)[1].split("</table>", 1)[0].split("<tbody>", 1)[1]
+    ids = re.findall(r"<tr><td><a [^>]*>([^<]+)</a>", body)
+    assert len(ids) > 30
+    assert ids == sorted(ids)
+
+
+def test_the_page_keeps_its_content_security_policy(page: Path) -> None:
+    assert (
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
+    ) in page.read_text()
+
+
+def test_finding_messages_render_their_markdown() -> None:
+    text = _finding_report(
+        "Instead of `apt-get install <package>` use `apt-get install <package>=<version>`",
+        "Pin *every* package, see [the guide](https://imgscaffold.github.io/imgscaffold/guide/)",
+    )
+    first, second = _message_cells(text)
+    assert first == (
+        "Instead of <code>apt-get install &lt;package&gt;</code> use "
+        "<code>apt-get install &lt;package&gt;=&lt;version&gt;</code>"
+    )
+    assert "<em>every</em>" in second
+    assert '<a href="https://imgscaffold.github.io/imgscaffold/guide/">the guide</a>' in second
+    assert "<code>apt-get install curl=8.5.0-2</code>" in text  # the fix column too
+
+
+def test_finding_messages_let_no_html_through() -> None:
+    text = _finding_report(
+        "<script>alert(1)</script> and <b>bold</b>",
+        "![tracker](https://example.com/pixel.png) [click](javascript:alert(1))",
+    )
+    first, second = _message_cells(text)
+    assert first == "&lt;script&gt;alert(1)&lt;/script&gt; and &lt;b&gt;bold&lt;/b&gt;"
+    assert "<script>alert" not in text and "<b>" not in text
+    assert "<img" not in second and 'href="javascript:' not in second
+    assert not re.search(r"\ssrc\s*=", text)
 
 
 def _chromium() -> str:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import ast
 import html
+import importlib.metadata
 import os
 import re
 import subprocess
 import sys
+import tomllib
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Any
 
 import pytest
+import typer
+import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from imgscaffold import template
 
@@ -60,6 +69,71 @@ def test_every_command_and_option_is_in_the_reference(site: Path) -> None:
     options = set(re.findall(r"(--[a-z][a-z-]+)", help_text)) - {"--help"}
     assert options, help_text
     assert not [o for o in options if o not in text], "options of `new` missing"
+
+
+def test_the_command_reference_shows_what_help_readers_read(site: Path) -> None:
+    markdown = reference.cli()
+    text = page_text(site, "reference/cli")
+    for shown in (markdown, text):
+        assert "\\|" not in shown
+        assert "list[" not in shown
+        assert "<path>" not in shown.lower()
+    # No option or argument is shown with a <type> after it.
+    names = re.findall(r"^\| `([^`]+)` \|", markdown, re.MULTILINE)
+    assert names and not [name for name in names if "<" in name], names
+    assert "--format [text|json|sarif|markdown|html]" in text
+    assert "--from-file FILE" in text
+    assert "PATH..." in names and "DEST" in names
+    assert "Usage: imgscaffold new [OPTIONS] [DEST]" in text
+    assert "Usage: imgscaffold check [OPTIONS] [PATH]..." in text
+    # Help text that names a placeholder keeps it, rather than passing it on as an HTML tag.
+    assert "on the branch imgscaffold/template-<version>." in text
+
+
+class Colour(StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+def _demo_app() -> typer.Typer:
+    demo = typer.Typer(add_completion=False)
+
+    @demo.command()
+    def paint(
+        targets: Annotated[list[Path], typer.Argument(help="What to paint.")],
+        colour: Annotated[Colour, typer.Option(help="Which colour.")] = Colour.RED,
+        coats: Annotated[int, typer.Option("--coats", "-c", min=1, help="How many.")] = 1,
+        log: Annotated[Path | None, typer.Option(metavar="FILE", help="Log to FILE.")] = None,
+        dry: Annotated[bool, typer.Option("--dry/--wet", help="Pretend.")] = False,
+    ) -> None:
+        """Paint things."""
+
+    @demo.command()
+    def copy(
+        dest: Annotated[Path, typer.Argument(metavar="DEST", help="Where.")],
+        sources: Annotated[list[Path] | None, typer.Argument(metavar="SRC...")] = None,
+    ) -> None:
+        """Copy things."""
+
+    return demo
+
+
+def test_the_command_reference_follows_the_declared_metavars() -> None:
+    markdown = reference.cli(_demo_app())
+    rows = dict(re.findall(r"^\| `([^`]+)` \| (.*) \|$", markdown, re.MULTILINE))
+    assert set(rows) == {
+        "TARGETS...",
+        "--colour [red|blue]",
+        "-c, --coats COATS",
+        "--log FILE",
+        "--dry / --wet",
+        "DEST",
+        "SRC...",
+    }, rows
+    assert rows["TARGETS..."] == "What to paint. [required]"
+    assert "[default: red]" in rows["--colour [red|blue]"]
+    assert "Usage: imgscaffold paint [OPTIONS] TARGETS..." in markdown
+    assert "Usage: imgscaffold copy [OPTIONS] DEST [SRC]..." in markdown
 
 
 def test_every_check_is_in_the_reference(site: Path) -> None:
@@ -124,3 +198,133 @@ def test_no_reference_marker_is_left_unexpanded(site: Path) -> None:
         if "<!-- reference:" in page.read_text(encoding="utf-8")
     ]
     assert not left, f"pages with unexpanded reference markers: {left}"
+
+
+# ---- the docs extra ----
+
+DOCS_COMMAND = "pip install '.[docs]' && mkdocs build --strict"
+
+
+def _project() -> dict[str, Any]:
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        project: dict[str, Any] = tomllib.load(file)["project"]
+    return project
+
+
+def _requirements(extra: str | None = None) -> list[Requirement]:
+    """The project's requirements, or one extra's, with `imgscaffold[...]` resolved."""
+    project = _project()
+    if extra is None:
+        declared = project["dependencies"]
+    else:
+        extras = project.get("optional-dependencies", {})
+        assert extra in extras, f"pyproject.toml has no {extra!r} extra"
+        declared = extras[extra]
+    found = []
+    for line in declared:
+        requirement = Requirement(line)
+        if canonicalize_name(requirement.name) == "imgscaffold":
+            for own in sorted(requirement.extras):
+                found += _requirements(own)
+        else:
+            found.append(requirement)
+    return found
+
+
+def _installed_closure(requirements: list[Requirement]) -> set[str]:
+    """The distributions these requirements install, read from the installed metadata."""
+    seen: set[str] = set()
+    todo = list(requirements)
+    while todo:
+        requirement = todo.pop()
+        name = canonicalize_name(requirement.name)
+        if name in seen:
+            continue
+        seen.add(name)
+        for line in importlib.metadata.requires(requirement.name) or ():
+            nested = Requirement(line)
+            if nested.marker is None or nested.marker.evaluate({"extra": ""}):
+                todo.append(nested)
+    return seen
+
+
+class _PythonName(str):
+    """A `!!python/name:x.y` of mkdocs.yml: an object that mkdocs imports."""
+
+
+class _MkDocsLoader(yaml.SafeLoader):
+    """Reads mkdocs.yml without importing what it names."""
+
+
+_MkDocsLoader.add_multi_constructor(
+    "tag:yaml.org,2002:python/name:", lambda _loader, suffix, _node: _PythonName(suffix)
+)
+
+
+def _python_names(value: object) -> list[str]:
+    if isinstance(value, _PythonName):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [name for item in value for name in _python_names(item)]
+    return []
+
+
+def _modules_the_build_imports() -> dict[str, str]:
+    """Top-level module -> where the build needs it: the hooks, the theme, the extensions."""
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), _MkDocsLoader)
+    needed: dict[str, str] = {"mkdocs": "the mkdocs command"}
+    themes = {e.name: e for e in importlib.metadata.entry_points(group="mkdocs.themes")}
+    theme = config["theme"]["name"]
+    assert theme in themes, f"theme {theme!r} is not installed"
+    needed[themes[theme].module.split(".")[0]] = f"theme {theme}"
+    builtin = {e.name for e in importlib.metadata.entry_points(group="markdown.extensions")}
+    for entry in config.get("markdown_extensions", []):
+        name = entry if isinstance(entry, str) else next(iter(entry))
+        module = "markdown" if name in builtin else name.split(".")[0]
+        needed[module] = f"markdown extension {name}"
+    for name in _python_names(config):
+        needed.setdefault(name.split(".")[0], f"mkdocs.yml names {name}")
+    sources = [ROOT / hook for hook in config.get("hooks", [])]
+    sources += sorted((ROOT / "src" / "imgscaffold").rglob("*.py"))
+    for source in sources:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                needed.setdefault(name.split(".")[0], str(source.relative_to(ROOT)))
+    return needed
+
+
+def test_the_docs_extra_brings_everything_the_build_imports() -> None:
+    closure = _installed_closure(_requirements() + _requirements("docs"))
+    providers = importlib.metadata.packages_distributions()
+    needed = _modules_the_build_imports()
+    assert {"mkdocs", "material", "pymdownx", "jinja2", "typer"} <= set(needed), needed
+    missing = {}
+    for module, where in sorted(needed.items()):
+        if module in sys.stdlib_module_names or module == "imgscaffold":
+            continue
+        dists = {canonicalize_name(d) for d in providers.get(module, [])}
+        assert dists, f"no installed distribution provides {module!r} ({where})"
+        if not dists & closure:
+            missing[module] = where
+    assert not missing, f"`pip install '.[docs]'` does not bring: {missing}"
+
+
+def test_the_test_extra_can_build_the_docs() -> None:
+    docs = {canonicalize_name(r.name) for r in _requirements("docs")}
+    assert docs <= {canonicalize_name(r.name) for r in _requirements("test")}
+
+
+def test_the_docs_say_how_to_build_the_site() -> None:
+    for page in ("README.md", "docs/contributing.md"):
+        text = (ROOT / page).read_text(encoding="utf-8")
+        assert DOCS_COMMAND in text, page
+    assert "contributing.md" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
