@@ -2,9 +2,9 @@
 
 There is no Jenkins here, so the file is parsed (tests/e2e/jenkinsfile.py) and its
 structure checked: `pipeline { agent ... stages { stage('Build') ... } }`, the stages in
-order, `sh` steps that run ci/*.sh and nothing else, Release only for a tag and the
-other stages never for one, registry credentials through `withCredentials`, and the
-package lists archived.
+order, `sh` steps that run ci/*.sh and nothing else (but for installing a tool at a pinned
+version), Release only for a tag and the other stages never for one, registry credentials
+through `withCredentials`, and the package lists archived.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ SCRIPTS = {
 ALLOWED_STEPS = {"sh", "archiveArtifacts", "withCredentials"}
 """Steps a stage may use: `sh` for the scripts, the rest are Jenkins bookkeeping."""
 CI_SCRIPT = re.compile(r"^(?:\./)?ci/[a-z_-]+\.sh$")
+TOOL_INSTALL = re.compile(r"^pipx install (?:--force )?[a-z0-9-]+==[0-9][0-9A-Za-z.+-]*$")
+"""The one other command a stage may run: installing a tool at a pinned version."""
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Dirty template changes:UserWarning"),
@@ -96,6 +98,8 @@ def test_each_stage_only_runs_its_ci_script(root: Node, repo: Path, name: str) -
     for node in used:
         if node.name == "sh":
             [command] = node.strings() or [""]
+            if len(node.args) == 1 and TOOL_INSTALL.match(command.strip()):
+                continue
             assert len(node.args) == 1 and CI_SCRIPT.match(command.strip()), (
                 f"stage {name}: sh {[t.text for t in node.args]} is not a ci/*.sh call"
             )
