@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import subprocess
@@ -28,6 +27,7 @@ from imgscaffold.template import (
     embedded_template,
     questions,
     release_ref,
+    yaml_scalar,
 )
 
 ANSWERS_FILE = ".copier-answers.yml"
@@ -229,8 +229,6 @@ def _render(
 
 def _point_answers_at(answers_file: Path, source: str, ref: str) -> None:
     """Record the canonical template and release tag, as a render from git would."""
-    from ruamel.yaml import YAML
-
     lines = answers_file.read_text(encoding="utf-8").splitlines(keepends=True)
     header = [line for line in lines if line.startswith("#")]
     body = [
@@ -238,11 +236,8 @@ def _point_answers_at(answers_file: Path, source: str, ref: str) -> None:
         for line in lines
         if not line.startswith(("#", "_src_path:", "_commit:")) and line.strip()
     ]
-    yaml = YAML()
-    yaml.width = 4096
-    buffer = io.StringIO()
-    yaml.dump({"_commit": ref, "_src_path": source}, buffer)
-    answers_file.write_text("".join([*header, buffer.getvalue(), *body]), encoding="utf-8")
+    recorded = [f"_commit: {yaml_scalar(ref)}\n", f"_src_path: {yaml_scalar(source)}\n"]
+    answers_file.write_text("".join([*header, *recorded, *body]), encoding="utf-8")
 
 
 def _read_answers(answers_file: Path) -> dict[str, Any]:

@@ -155,3 +155,21 @@ class Expressions:
         if question.type == "float":
             return float(text)
         return text
+
+
+@cache
+def _quoting(root: Path) -> Any:
+    from jinja2 import FileSystemLoader
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(loader=FileSystemLoader(root), extensions=list(_COPIER_EXTENSIONS))
+    return env.from_string("{% import 'template/.partials/quote.jinja' as q %}{{ q.yaml(value) }}")
+
+
+def yaml_scalar(value: str) -> str:
+    """VALUE as the template writes it into YAML (the quote partial's `yaml` macro).
+
+    imgscaffold rewrites lines of the answers file; written so, they read exactly as a
+    render by copier alone would have written them.
+    """
+    return str(_quoting(embedded_template()).render(value=value))

@@ -9,7 +9,6 @@ removed (copier deletes them), and commits a clean result on a branch when asked
 
 from __future__ import annotations
 
-import io
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -39,6 +38,7 @@ from imgscaffold.mirror import (
     process_cache,
 )
 from imgscaffold.repository import ANSWERS_FILE, FileChange, GeneratedRepository
+from imgscaffold.template import yaml_scalar
 
 #: The branch `--commit` uses; `{version}` becomes the template version updated to.
 DEFAULT_BRANCH = "imgscaffold/template-{version}"
@@ -364,15 +364,9 @@ def _run_copier(
 
 def _keep_source(where: Path, source: str) -> None:
     """Keep the canonical `_src_path` in the answers file, whatever copier wrote."""
-    from ruamel.yaml import YAML
-
     answers_file = where / ANSWERS_FILE
     lines = answers_file.read_text(encoding="utf-8").splitlines(keepends=True)
-    yaml = YAML()
-    yaml.width = 4096
-    buffer = io.StringIO()
-    yaml.dump({"_src_path": source}, buffer)
-    wanted = buffer.getvalue()
+    wanted = f"_src_path: {yaml_scalar(source)}\n"
     fixed = [wanted if line.startswith("_src_path:") else line for line in lines]
     if fixed != lines:
         answers_file.write_text("".join(fixed), encoding="utf-8")

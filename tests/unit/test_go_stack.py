@@ -85,7 +85,9 @@ def test_go_defaults_come_from_the_settings_list(repo: Path) -> None:
     assert '{name: "API_TOKEN", fallback: "", secret: true, envOnly: false}' in config
     assert '{name: "CONFIG_DIR", fallback: "/config", secret: false, envOnly: true}' in config
     main = (repo / "app" / "main.go").read_text()
-    assert 'healthPath = "/status/live"' in main
+    # What the service routes on, and what the probe requests (the same without a query).
+    assert 'healthPath   = "/status/live"' in main
+    assert 'healthTarget = "/status/live"' in main
 
 
 def test_module_path_has_no_port(repo: Path) -> None:
