@@ -82,6 +82,7 @@ def _print_choices(choices: dict[str, Any], console: Console) -> None:
 
 
 def _prompt(question: Question, default: str) -> str:
+    # prompt_toolkit is slow to import; only a run that asks needs it.
     import questionary
 
     try:

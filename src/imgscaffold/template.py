@@ -8,6 +8,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from jinja2 import FileSystemLoader, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
 from imgscaffold import __version__
 from imgscaffold.errors import TemplateSourceError
 
@@ -102,16 +105,12 @@ class Expressions:
     """
 
     def __init__(self, root: Path, folder_name: str) -> None:
-        from jinja2.sandbox import SandboxedEnvironment
-
         envops = _load_copier_yml(root).get("_envops") or {}
         self._env = SandboxedEnvironment(extensions=list(_COPIER_EXTENSIONS), **envops)
         self._folder_name = folder_name
 
     def render(self, text: Any, answers: dict[str, Any]) -> Any:
         """TEXT rendered with ANSWERS; values that are not text come back as they are."""
-        from jinja2 import TemplateError
-
         if not isinstance(text, str):
             return text
         try:
@@ -159,9 +158,6 @@ class Expressions:
 
 @cache
 def _quoting(root: Path) -> Any:
-    from jinja2 import FileSystemLoader
-    from jinja2.sandbox import SandboxedEnvironment
-
     env = SandboxedEnvironment(loader=FileSystemLoader(root), extensions=list(_COPIER_EXTENSIONS))
     return env.from_string("{% import 'template/.partials/quote.jinja' as q %}{{ q.yaml(value) }}")
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from imgscaffold.answers import AnswerLayers, load_answers_file, parse_assignments, unknown_keys
+from imgscaffold.create import create_repository
 from imgscaffold.errors import AnswerError, InputFileError
 
 
@@ -100,10 +101,6 @@ def test_unknown_keys_lists_only_unknown() -> None:
 def test_a_wrong_kind_of_answer_names_the_question_file_and_line(
     tmp_path: Path, content: str, message: str
 ) -> None:
-    from imgscaffold.answers import AnswerLayers
-    from imgscaffold.create import create_repository
-    from imgscaffold.errors import AnswerError
-
     path = tmp_path / "answers.yml"
     path.write_text(content)
     layers = AnswerLayers(data_file=load_answers_file(path, "data file"))
@@ -137,10 +134,6 @@ def test_invalid_yaml_names_the_line_and_the_answer(
 
 
 def test_a_template_validation_error_names_where_the_answer_came_from(tmp_path: Path) -> None:
-    from imgscaffold.answers import AnswerLayers
-    from imgscaffold.create import create_repository
-    from imgscaffold.errors import AnswerError
-
     path = tmp_path / "preset.yml"
     path.write_text("organisation: Example\nservice_port: 80\n")
     layers = AnswerLayers(preset=load_answers_file(path, "preset file"))
