@@ -540,7 +540,10 @@ def _is_usage_error(error: Exception) -> bool:
 
 def _interrupt(signum: int, frame: object) -> None:
     """SIGTERM ends a run as Ctrl-C does, so temporary folders are removed on the way out."""
-    raise KeyboardInterrupt
+    from imgscaffold.questionnaire import stop_asking
+
+    if not stop_asking():
+        raise KeyboardInterrupt
 
 
 def _hint_separator(error: Any, args: list[str]) -> None:

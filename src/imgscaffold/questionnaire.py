@@ -7,7 +7,9 @@ in full and asked again with what was typed, so nothing is ever cut off at the e
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from rich.console import Console
@@ -99,3 +101,22 @@ def _prompt(question: Question, default: str) -> str:
     except (KeyboardInterrupt, EOFError):
         raise Aborted("interrupted; nothing was written") from None
     return str(answer)
+
+
+def stop_asking() -> bool:
+    """End a running prompt as Ctrl-C would; False when no prompt is running.
+
+    For SIGTERM: raising KeyboardInterrupt from a signal handler inside prompt_toolkit's
+    event loop would leave it half-way through a task; asking the loop to end the
+    prompt lets it clean up and raise KeyboardInterrupt where the prompt was called.
+    """
+    if "prompt_toolkit" not in sys.modules:
+        return False
+    from prompt_toolkit.application import get_app_or_none
+
+    app = get_app_or_none()
+    loop = getattr(app, "loop", None)
+    if app is None or not app.is_running or loop is None:
+        return False
+    loop.call_soon_threadsafe(partial(app.exit, exception=KeyboardInterrupt))
+    return True
