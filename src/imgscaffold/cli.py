@@ -459,6 +459,9 @@ def check(
 ) -> None:
     """Check repositories (or images) against the image checklist.
 
+    The rules assume Docker Engine 25 or newer, the oldest engine that generated
+    repositories support (HEALTHCHECK --start-interval).
+
     Ignored rules go in .imgscaffold-check.toml at the repository root, each with a
     reason: ignore = [{ rule = "IMG008", reason = "...", path = "docker/*" }].
 

@@ -32,12 +32,14 @@ RELEASE_OR_LATEST = re.compile(r"^(latest|v?\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?)$"
 TAG_SYNTAX = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
+def docker_built_call(call: str) -> bool:
+    words = call.split()
+    return words[:1] == ["build"] or words[:2] == ["buildx", "build"]
+
+
 def docker_built(run_: ScriptRun) -> bool:
     """Whether a script ran `docker build` or `docker buildx build`."""
-    return any(
-        call.split()[:1] == ["build"] or call.split()[:2] == ["buildx", "build"]
-        for call in run_.docker_calls
-    )
+    return any(docker_built_call(call) for call in run_.docker_calls)
 
 
 def break_the_service(repo: Path, stack: str) -> None:
@@ -123,6 +125,48 @@ def test_row10_build_refuses_a_dirty_tree(
     assert re.search(
         r"dirty|uncommitted|not clean|clean tree|modified|untracked", result.output, re.I
     ), result.report()
+
+
+# ------------------------------------------------------------- the three build paths
+
+BUILD_COMMAND = {
+    "buildx": ["buildx", "build"],
+    "buildkit": ["build"],
+    "classic": ["build"],
+}
+
+
+def test_the_ci_build_takes_the_buildx_path(ci_build: Build) -> None:
+    calls = [call.split()[:2] for call in ci_build.run.docker_calls]
+    assert ["buildx", "build"] in calls, ci_build.run.docker_calls
+
+
+@pytest.mark.parametrize("builder", ["buildkit", "classic"])
+def test_the_plain_buildkit_and_classic_builder_paths_build_the_same_image(
+    pipeline: Pipeline, bed: Testbed, tmp_path: Path, image: BuiltImage, builder: str
+) -> None:
+    clone = pipeline.clone(
+        tmp_path / builder, image_name=f"{bed.registry.host}/e2e/{pipeline.variant.id}-{builder}"
+    )
+    result = clone.run(
+        "ci/build.sh", branch_build("main"), timestamp=int(time.time()), env={"CI_BUILDER": builder}
+    )
+    assert result.returncode == 0, result.report()
+    builds = [c.split() for c in result.docker_calls if docker_built_call(c)]
+    assert builds and builds[0][: len(BUILD_COMMAND[builder])] == BUILD_COMMAND[builder], builds
+    built = bed.engine.inspect(clone.image_env()["IMAGE"])
+    # The same image contract as the buildx build: labels, user, health check, volume.
+    labels = built["Config"]["Labels"]
+    for key in ("title", "description", "licenses", "vendor", "authors", "source"):
+        name = f"org.opencontainers.image.{key}"
+        assert labels[name] == image.labels[name], name
+    for key in ("User", "Healthcheck", "Volumes", "ExposedPorts", "Entrypoint", "Cmd"):
+        assert built["Config"][key] == image.config[key], key
+    container = containers.start(bed.engine, built["Id"])
+    try:
+        container.wait_for_health("healthy", seconds=30)
+    finally:
+        container.remove()
 
 
 # ------------------------------------------------------------------------------ row 15
@@ -215,7 +259,10 @@ def test_row2_compose_runs_the_image_healthy_with_a_named_volume(
     pipeline: Pipeline, bed: Testbed, ci_build: Build
 ) -> None:
     project = f"{COMPOSE_PROJECT_PREFIX}{uuid.uuid4().hex[:8]}"
-    compose = ["docker-compose", "-p", project, "-f", "compose.yaml"]
+    # Compose v2, the `docker compose` plugin that the rendered README names.
+    compose = [str(bed.engine.client), "compose", "-p", project, "-f", "compose.yaml"]
+    version = run([*compose, "version", "--short"], cwd=pipeline.repo, check=False, timeout=60)
+    assert version.returncode == 0 and version.stdout.strip().startswith("2."), version
     env = bed.engine.environment({"IMAGE": ci_build.image})
     try:
         up = run(
