@@ -123,7 +123,9 @@ def test_row9_build_network_host_works_with_the_classic_builder(
     ]
     done = run(
         [
-            bed.engine.client, "build", "--network", "host", "--label", TEST_LABEL, "--tag", image,
+            # --no-cache: the download must run here, not come from another test's build.
+            bed.engine.client, "build", "--no-cache", "--network", "host", "--label", TEST_LABEL,
+            "--tag", image,
             "--build-arg", "never_build_manually=true",
             "--build-arg", f"BASE_IMAGE={failing.standin.reference}",
             *args, ".",
