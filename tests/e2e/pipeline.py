@@ -37,6 +37,11 @@ IMAGE_ENV_KEYS = (
 SCRIPT_TIMEOUT = 900.0
 
 
+def is_build_call(words: list[str]) -> bool:
+    """Whether a docker call (its words) builds an image, on any of the build paths."""
+    return words[:1] == ["build"] or words[:2] == ["buildx", "build"]
+
+
 @dataclass(frozen=True)
 class ScriptRun:
     """One script run: its exit code, output, duration and every docker command it ran."""
@@ -51,6 +56,10 @@ class ScriptRun:
     @property
     def output(self) -> str:
         return self.stdout + self.stderr
+
+    def build_calls(self) -> list[list[str]]:
+        """The `docker build` and `docker buildx build` calls it ran, split into words."""
+        return [words for words in map(str.split, self.docker_calls) if is_build_call(words)]
 
     def report(self) -> str:
         """The end of the output, for assertion messages."""

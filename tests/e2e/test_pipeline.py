@@ -32,14 +32,9 @@ RELEASE_OR_LATEST = re.compile(r"^(latest|v?\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?)$"
 TAG_SYNTAX = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
-def docker_built_call(call: str) -> bool:
-    words = call.split()
-    return words[:1] == ["build"] or words[:2] == ["buildx", "build"]
-
-
 def docker_built(run_: ScriptRun) -> bool:
     """Whether a script ran `docker build` or `docker buildx build`."""
-    return any(docker_built_call(call) for call in run_.docker_calls)
+    return bool(run_.build_calls())
 
 
 def break_the_service(repo: Path, stack: str) -> None:
@@ -152,7 +147,7 @@ def test_the_plain_buildkit_and_classic_builder_paths_build_the_same_image(
         "ci/build.sh", branch_build("main"), timestamp=int(time.time()), env={"CI_BUILDER": builder}
     )
     assert result.returncode == 0, result.report()
-    builds = [c.split() for c in result.docker_calls if docker_built_call(c)]
+    builds = result.build_calls()
     assert builds and builds[0][: len(BUILD_COMMAND[builder])] == BUILD_COMMAND[builder], builds
     built = bed.engine.inspect(clone.image_env()["IMAGE"])
     # The same image contract as the buildx build: labels, user, health check, volume.

@@ -76,10 +76,7 @@ def release(p: Pipeline, tag: str, *, at: str | None = None, force: bool = False
 
 
 def built_anything(run_: ScriptRun) -> bool:
-    return any(
-        call.split()[:1] == ["build"] or call.split()[:2] == ["buildx", "build"]
-        for call in run_.docker_calls
-    )
+    return bool(run_.build_calls())
 
 
 def pushed_tags(*shipped: Shipped) -> dict[str, str]:
