@@ -4,6 +4,12 @@
 # (X.Y.Z, and X.Y, X and latest where this release is the highest; see release_tags in
 # ci/lib.sh). It never builds: the released digest is the tested one.
 #
+# Before any tag moves, the digest must carry a verified SBOM attestation and BuildKit
+# provenance naming the tagged commit; the release then signs the digest (which covers
+# the provenance inside its index) and attaches a signed release record saying which
+# version and tags it gave the digest. The image's own version label names the build
+# (0.0.0-g<commit>); the record names the release. ci/verify.sh checks all of it.
+#
 # X.Y.Z is immutable: if it exists with the same digest the release is a no-op for it,
 # with another digest it is an error. The moving tags are written after it.
 #
@@ -26,6 +32,12 @@ Environment:
   IMAGE_NAME                            the image repository
   REGISTRY_USERNAME, REGISTRY_PASSWORD  registry login (default: the existing login)
   REGISTRY_TLS_VERIFY=false             the registry speaks plain HTTP
+  COSIGN_KEY, COSIGN_PASSWORD           the signing key (default: keyless, with the CI
+                                        provider's OIDC identity)
+  COSIGN_PUBLIC_KEY, COSIGN_CERTIFICATE_IDENTITY_REGEXP, COSIGN_CERTIFICATE_OIDC_ISSUER
+                                        how to verify the SBOM attestation (default:
+                                        the public half of COSIGN_KEY)
+  COSIGN_TLOG=false                     no transparency log (key-based signing only)
   the CI provider's variables, or CI_TAG
 EOF
 }
@@ -72,6 +84,12 @@ else
     ci_log "cannot read the labels of $source_ref; skipping the revision check"
 fi
 
+problems=$(supply_chain_problems "$source_ref" "$CI_COMMIT")
+[ -z "$problems" ] ||
+    ci_die "refusing to release $source_ref: $(printf '%s' "$problems" | tr '\n' ';' | sed 's/;/; /g'). ci/push.sh attaches the SBOM when it can sign, and a repeatable build carries provenance (README.md, Requirements)"
+[ "$(signing_mode)" != none ] ||
+    ci_die "cannot sign the release: set COSIGN_KEY (and COSIGN_PASSWORD), or run with the CI provider's OIDC identity"
+
 # Word splitting is wanted: git tag names contain no whitespace. No globbing, though.
 set -f
 # shellcheck disable=SC2046
@@ -93,6 +111,19 @@ check_version_tag() {
 }
 
 state=$(check_version_tag)
+
+# Signed before any tag points at it: the digest (its index covers the provenance), and
+# the release record.
+ci_cosign sign sign "$source_ref" >&2 || ci_die "cannot sign $source_ref"
+mkdir -p build
+# shellcheck disable=SC2086 # one word per tag
+tag_list=$(printf '%s\n' $tags | sed 's/.*/"&"/' | tr '\n' ',' | sed 's/,$//')
+printf '{"version":"%s","tags":[%s],"git_tag":"%s","commit":"%s","image":"%s","digest":"%s"}\n' \
+    "$version" "$tag_list" "$CI_TAG" "$CI_COMMIT" "$IMAGE_NAME" "$digest" >build/release.json
+ci_cosign sign attest --type "$RELEASE_PREDICATE_TYPE" --predicate build/release.json "$source_ref" >&2 ||
+    ci_die "cannot attach the release record to $source_ref"
+ci_log "signed $source_ref and its release record ($version)"
+
 for tag in $tags; do
     if [ "$tag" = "$version" ]; then
         if [ "$state" = same ]; then

@@ -31,6 +31,8 @@ IMAGE_ENV_KEYS = (
     "BASE_IMAGE",
     "BASE_DIGEST",
     "VERSION",
+    "ARCHIVE",
+    "DIGEST",
 )
 """What `ci/build.sh` writes to build/image.env (docs/ci-scripts.md)."""
 
@@ -186,6 +188,9 @@ class Pipeline:
             **self.stack_env,
             "BASE_IMAGE": self.standin.reference,
             "REGISTRY_TLS_VERIFY": "false",
+            # A CI job with a signing key (the rendered files' keyless identities need
+            # Sigstore's services, which cannot be reached here).
+            **self.bed.signing_environment(),
             "IMGSCAFFOLD_DOCKER_LOG": str(docker_log),
         }
         if timestamp is not None:

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 TEST_LABEL = "imgscaffold.test=1"
+SIGNING_PASSWORD = "imgscaffold-testbed"
+"""The password of the test bed's own cosign key (made per test bed, never kept)."""
 """Every container, volume, network and helper image the tests create carries this label."""
 
 COMPOSE_PROJECT_PREFIX = "imgscaffold-e2e-"
@@ -728,6 +730,29 @@ class Testbed:
         if stack not in self._standins:
             self._standins[stack] = publish_standin(self.engine, self.registry, stack)
         return self._standins[stack]
+
+    def signing_environment(self) -> dict[str, str]:
+        """What a CI job that signs with a key sets: a cosign key pair made for this test
+        bed on first use, its password, and no transparency log (none is reachable)."""
+        key = self.workdir / "signing" / "cosign.key"
+        if not key.is_file():
+            key.parent.mkdir(parents=True, exist_ok=True)
+            cosign = shutil.which("cosign")
+            if cosign is None:
+                raise TestbedError(
+                    "cosign is not installed (on Debian 12: apt-get install cosign/trixie)"
+                )
+            run([cosign, "generate-key-pair"], cwd=key.parent, timeout=60,
+                env={**os.environ, "COSIGN_PASSWORD": SIGNING_PASSWORD})  # fmt: skip
+        return {
+            "COSIGN_KEY": str(key),
+            "COSIGN_PASSWORD": SIGNING_PASSWORD,
+            "COSIGN_TLOG": "false",
+        }
+
+    def public_key(self) -> Path:
+        """The public half of the signing key, as a consumer of the images gets it."""
+        return Path(self.signing_environment()["COSIGN_KEY"]).with_suffix(".pub")
 
     def close(self) -> list[str]:
         """Sweep what the tests created, stop the registry and any engine started here."""

@@ -190,7 +190,9 @@ def test_workflow_jobs_get_only_the_token_permissions_they_need(
     for variant in of_provider(variants, "github"):
         workflow = _yaml(variant.ci_file)
         assert workflow["permissions"] == {}, f"{variant.name}: the workflow grants a default"
-        needed = {"contents": "read"}
+        # Both jobs sign with cosign (the SBOM attestation, the release), keyless by
+        # default: the OIDC token is the identity Fulcio certifies.
+        needed = {"contents": "read", "id-token": "write"}
         if variant.answers.get("registry") == "ghcr.io":
             needed["packages"] = "write"
         for name, job in workflow["jobs"].items():

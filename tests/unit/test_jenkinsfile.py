@@ -137,7 +137,11 @@ def test_package_lists_are_archived(root: Node) -> None:
         node.strings() for _, s in jenkinsfile.stages(root) for node in s.walk()
         if node.name == "archiveArtifacts"
     ]  # fmt: skip
-    assert ["build/packages/**"] in archived, archived
+    patterns = [
+        pattern.strip() for strings in archived for s in strings for pattern in s.split(",")
+    ]
+    assert "build/packages/**" in patterns, archived
+    assert "build/sbom.spdx.json" in patterns, archived
 
 
 def test_structure_tests_are_required(root: Node) -> None:
