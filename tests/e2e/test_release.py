@@ -99,6 +99,9 @@ def test_row6_branch_build_pushes_its_unique_tag_and_commit_pointer(
     shipped = ship(p, branch_build("main"), new_commit=False)
     assert shipped.unique_tag.startswith(f"main-{shipped.commit[:7]}-")
     assert bed.registry.tag_digests(p.repository_path) == pushed_tags(shipped)
+    assert bed.registry.attached(p.repository_path) == {shipped.digest: {"att"}}, (
+        "a pushed build carries its SBOM attestation and no signature yet"
+    )
 
 
 @pytest.mark.every_provider
@@ -133,6 +136,9 @@ def test_row4_release_retags_the_tested_digest_without_building(
         **dict.fromkeys(["1.0.0", "1.0", "1", "latest"], shipped.digest),
     }
     assert bed.registry.tag_digests(p.repository_path) == expected
+    assert bed.registry.attached(p.repository_path) == {shipped.digest: {"att", "sig"}}, (
+        "the release signs the digest it re-tags"
+    )
 
 
 @pytest.mark.every_provider
@@ -149,6 +155,7 @@ def test_row4_releasing_a_commit_without_a_tested_image_fails(
     )
     assert not built_anything(result)
     assert bed.registry.tag_digests(p.repository_path) == pushed_tags(shipped)
+    assert "sig" not in bed.registry.attached(p.repository_path).get(shipped.digest, set())
 
 
 # ------------------------------------------------------------------------------ rows 6, 7

@@ -11,9 +11,12 @@ only by its provenance attestation, which records when and where the build ran.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
+import os
 import shutil
+import subprocess
 import tarfile
 import time
 from pathlib import Path
@@ -145,12 +148,13 @@ def test_row8_a_released_tag_rebuilt_later_is_the_released_image(
     p.commit("Release candidate")
     build = p.build(branch_build("main"), timestamp=next(_timestamps))
     p.must("ci/push.sh", branch_build("main"))
+    built = built_platforms(build, p)
     git(p.repo, "tag", "-a", "v1.0.0", "-m", "Release v1.0.0")
-    shutil.rmtree(p.repo / "build")
+    shutil.rmtree(p.repo / "build")  # the release job runs on a fresh checkout
     released = p.run("ci/release.sh", release_build("v1.0.0"))
     assert released.returncode == 0, released.report()
     released_platforms = platform_manifests(registry_index(bed, p.repository_path, "1.0.0"))
-    assert released_platforms == built_platforms(build, p)
+    assert released_platforms == built
     p.commit("Work after the release")
     # Months later: a fresh clone of the tag, built cold as the tag's own CI build.
     later = p.clone(tmp_path / "later", image_name=name)
@@ -194,3 +198,136 @@ def test_row10_the_provenance_names_the_run_commit_arguments_and_base(
     assert pipeline.standin.digest.split(":", 1)[1] in materials.values(), materials
     vcs = predicate["metadata"]["https://mobyproject.org/buildkit@v1#metadata"]["vcs"]
     assert vcs["revision"] == ci_build.commit
+
+
+# ------------------------------------------------------------- rows 6/7: signed releases
+
+
+def consumer_environment(bed: Testbed) -> dict[str, str]:
+    """A consumer of the images: the public key, and no signing key of its own."""
+    return {"COSIGN_KEY": "", "COSIGN_PASSWORD": "", "COSIGN_PUBLIC_KEY": str(bed.public_key())}
+
+
+def cosign(bed: Testbed, *args: str, env: dict[str, str] | None = None) -> str:
+    """cosign against the test bed's plain-HTTP registry, without a transparency log."""
+    done = subprocess.run(
+        ["cosign", *args, "--allow-http-registry", "--allow-insecure-registry"],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    assert done.returncode == 0, f"cosign {' '.join(args)}: {done.stderr}"
+    return done.stdout
+
+
+def attested_sbom(bed: Testbed, ref: str) -> dict[str, Any]:
+    """The SPDX document of REF's verified SBOM attestation."""
+    out = cosign(
+        bed, "verify-attestation", "--type", "spdxjson", "--key", str(bed.public_key()),
+        "--insecure-ignore-tlog=true", ref,
+    )  # fmt: skip
+    envelope = json.loads(out.splitlines()[0])
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    return dict(statement["predicate"])
+
+
+def test_row6_a_release_is_signed_and_verifies_and_nothing_else_does(
+    pipeline: Pipeline, bed: Testbed, tmp_path: Path
+) -> None:
+    """The rendered ci/verify.sh, as a consumer with the public key runs it."""
+    name = f"{bed.registry.host}/e2e/{pipeline.variant.id}-verify"
+    p = pipeline.clone(tmp_path / "verify", image_name=name)
+    good = p.commit("Release candidate")
+    p.build(branch_build("main"), timestamp=next(_timestamps))
+    p.must("ci/push.sh", branch_build("main"))
+    good_digest = bed.registry.digest(p.repository_path, f"sha-{good}")
+    # The SBOM attached to the pushed digest is the image's (row 8's SBOM).
+    sbom = attested_sbom(bed, f"{name}@{good_digest}")
+    assert_sbom_lists_the_packages(sbom, p.repo, pipeline.variant.stack)
+
+    # A commit whose build has no SBOM (ci/build.sh ran without syft): pushed, but a
+    # release of it is refused and moves no tag.
+    bare = p.commit("Built without an SBOM")
+    p.build(branch_build("main"), timestamp=next(_timestamps))
+    (p.repo / "build" / "sbom.spdx.json").unlink()
+    p.must("ci/push.sh", branch_build("main"))
+    bare_digest = bed.registry.digest(p.repository_path, f"sha-{bare}")
+    git(p.repo, "tag", "-a", "v1.1.0", "-m", "Release v1.1.0")
+    shutil.rmtree(p.repo / "build")
+    refused = p.run("ci/release.sh", release_build("v1.1.0"))
+    assert refused.returncode != 0, refused.report()
+    assert "no verified SBOM attestation" in refused.output, refused.report()
+    moved = {"1.1.0", "1.1", "1", "latest"} & set(bed.registry.tag_digests(p.repository_path))
+    assert not moved, f"the refused release set {moved}"
+    assert "sig" not in bed.registry.attached(p.repository_path).get(bare_digest, set())
+    git(p.repo, "tag", "-d", "v1.1.0")
+
+    git(p.repo, "checkout", "-q", "--detach", good)
+    git(p.repo, "tag", "-a", "v1.0.0", "-m", "Release v1.0.0")
+    released = p.run("ci/release.sh", release_build("v1.0.0"))
+    assert released.returncode == 0, released.report()
+
+    consumer = consumer_environment(bed)
+    verified = p.run("ci/verify.sh", None, f"{name}:1.0.0", env=consumer)
+    assert verified.returncode == 0, verified.report()
+    for line in (
+        f"image: {name}@{good_digest}",
+        "signature: verified",
+        "SBOM: verified",
+        f"provenance: built from commit {good}",
+        "released as: 1.0.0 ",
+    ):
+        assert line in verified.stdout, verified.report()
+
+    unsigned = p.run("ci/verify.sh", None, f"{name}@{bare_digest}", env=consumer)
+    assert unsigned.returncode == 1, unsigned.report()
+    assert "signature: FAILED" in unsigned.stdout, unsigned.report()
+    assert "SBOM: FAILED" in unsigned.stdout, unsigned.report()
+    assert "released as: none" in unsigned.stdout, unsigned.report()
+
+    # Someone with write access to the registry points the version at another image.
+    subprocess.run(
+        ["skopeo", "copy", "--all", "--src-tls-verify=false", "--dest-tls-verify=false",
+         f"docker://{name}@{bare_digest}", f"docker://{name}:1.0.0"],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    tampered = p.run("ci/verify.sh", None, f"{name}:1.0.0", env=consumer)
+    assert tampered.returncode == 1, tampered.report()
+    assert "signature: FAILED" in tampered.stdout, tampered.report()
+
+    # ... and signs it with a key of its own: still not the publisher's signature.
+    other = tmp_path / "other"
+    other.mkdir()
+    subprocess.run(
+        ["cosign", "generate-key-pair"], cwd=other, check=True, capture_output=True,
+        timeout=60, env={**os.environ, "COSIGN_PASSWORD": "other"},
+    )  # fmt: skip
+    cosign(
+        bed, "sign", "--yes", "--key", str(other / "cosign.key"), "--tlog-upload=false",
+        f"{name}@{bare_digest}", env={"COSIGN_PASSWORD": "other"},
+    )  # fmt: skip
+    forged = p.run("ci/verify.sh", None, f"{name}:1.0.0", env=consumer)
+    assert forged.returncode == 1, forged.report()
+    assert "signature: FAILED" in forged.stdout, forged.report()
+
+
+def assert_sbom_lists_the_packages(sbom: dict[str, Any], repo: Path, stack: str) -> None:
+    """Every OS package the image records (build/packages/os.txt), and language packages."""
+    listed = {(pkg["name"], pkg.get("versionInfo")) for pkg in sbom["packages"]}
+    os_packages = {
+        tuple(line.split("=", 1)) for line in (repo / "build/packages/os.txt").read_text().split()
+    }
+    assert os_packages, "the image records no OS packages"
+    assert os_packages <= listed, f"not in the SBOM: {sorted(os_packages - listed)[:10]}"
+    purl_types = {
+        ref["referenceLocator"].split("/", 1)[0]
+        for pkg in sbom["packages"]
+        for ref in pkg.get("externalRefs") or []
+        if ref.get("referenceType") == "purl"
+    }
+    language = LANGUAGE_PURL.get(stack)
+    if language is not None:
+        assert language in purl_types, f"no {language} package in the SBOM: {purl_types}"
+
+
+LANGUAGE_PURL = {"python": "pkg:pypi", "node": "pkg:npm", "go": "pkg:golang"}
+"""The purl type of each stack's language packages; the artifact stack has none."""

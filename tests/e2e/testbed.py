@@ -380,6 +380,10 @@ def http_request(
         return exc.code, dict(exc.headers.items()), exc.read()
 
 
+COSIGN_TAG = re.compile(r"sha256-(?P<hex>[0-9a-f]{64})\.(?P<kind>sig|att|sbom)")
+"""The tags cosign stores signatures and attestations under, next to the image's own."""
+
+
 @dataclass
 class Registry:
     """A distribution registry of our own on 127.0.0.1 with filesystem storage in a temp dir."""
@@ -411,8 +415,24 @@ class Registry:
         return digest
 
     def tag_digests(self, repository: str) -> dict[str, str]:
-        """Every tag of a repository with the digest it points to."""
-        return {tag: self.digest(repository, tag) for tag in sorted(self.tags(repository))}
+        """Every image tag of a repository with the digest it points to.
+
+        cosign's own tags (`sha256-<hex>.sig`, `.att`, `.sbom`) are not image tags: see
+        `attached`.
+        """
+        return {
+            tag: self.digest(repository, tag)
+            for tag in sorted(self.tags(repository))
+            if not COSIGN_TAG.fullmatch(tag)
+        }
+
+    def attached(self, repository: str) -> dict[str, set[str]]:
+        """What cosign attached to each digest: `{"sha256:<hex>": {"sig", "att"}}`."""
+        found: dict[str, set[str]] = {}
+        for tag in self.tags(repository):
+            if match := COSIGN_TAG.fullmatch(tag):
+                found.setdefault(f"sha256:{match['hex']}", set()).add(match["kind"])
+        return found
 
     def stop(self) -> None:
         if self.process.poll() is None:
