@@ -19,7 +19,10 @@ from imgscaffold.checks import RULES, Finding, Rule, Severity
 from imgscaffold.checks.image import PACKAGE_LIST_DIR, ImageFacts
 from imgscaffold.checks.image import RULES as IMAGE_RULES
 from imgscaffold.checks.repository import Repository, load_repository
-from imgscaffold.errors import CheckConfigError, DockerError, UsageError
+from imgscaffold.checks.supply_chain import RULES as SUPPLY_CHAIN_RULES
+from imgscaffold.checks.supply_chain import BaseFacts, SupplyChainFacts
+from imgscaffold.errors import CheckConfigError, DockerError, RegistryError, UsageError
+from imgscaffold.registry import ImageReference, Manifest, RegistryClient
 
 __all__ = [
     "CONFIG_FILE",
@@ -29,6 +32,7 @@ __all__ = [
     "check_path",
     "check_paths",
     "load_ignores",
+    "supply_chain_facts",
 ]
 
 #: The ignore list, at the root of the checked repository.
@@ -274,10 +278,36 @@ def image_facts(ref: str, *, docker: str | None = None) -> ImageFacts:
     return ImageFacts(ref=ref, inspect=data[0], package_lists=_package_lists(binary, ref))
 
 
-def check_image(ref: str, *, docker: str | None = None, ignores: Sequence[Ignore] = ()) -> Report:
-    """Check an image's labels, user, health check, volumes and package lists."""
+def check_image(
+    ref: str,
+    *,
+    docker: str | None = None,
+    ignores: Sequence[Ignore] = (),
+    registry: RegistryClient | None = None,
+    read_registry: bool = True,
+) -> Report:
+    """Check an image's labels, user, health check, volumes and package lists, and, when
+    REF names a registry, what that registry holds beside it (signature, SBOM, provenance,
+    base image)."""
     facts = image_facts(ref, docker=docker)
-    return check_image_facts(facts, ignores=ignores)
+    report = check_image_facts(facts, ignores=ignores)
+    try:
+        reference: ImageReference | None = ImageReference.parse(ref)
+    except RegistryError:
+        reference = None  # an image ID or another local name: nothing to read remotely
+    if not read_registry:
+        why = "--no-registry: the registry was not read"
+    elif reference is None or not reference.names_registry:
+        why = f"{ref} names no registry host (write registry/repository:tag to read one)"
+    else:
+        supply = supply_chain_facts(ref, registry or RegistryClient())
+        for rule in SUPPLY_CHAIN_RULES:
+            report.ran.append(rule.id)
+            report.findings.extend(_apply_ignores(rule.check_supply_chain(supply), ignores))
+        return report
+    for rule in SUPPLY_CHAIN_RULES:
+        report.skipped[rule.id] = why
+    return report
 
 
 def check_image_facts(facts: ImageFacts, *, ignores: Sequence[Ignore] = ()) -> Report:
@@ -287,3 +317,80 @@ def check_image_facts(facts: ImageFacts, *, ignores: Sequence[Ignore] = ()) -> R
         report.ran.append(rule.id)
         report.findings.extend(_apply_ignores(rule.check_image(facts), ignores))
     return report
+
+
+ATTESTATION_MANIFEST = "attestation-manifest"
+"""BuildKit's `vnd.docker.reference.type` of the attestation manifests in an image index."""
+
+
+def supply_chain_facts(ref: str, client: RegistryClient) -> SupplyChainFacts:
+    """What the registry holds for REF: cosign's attachments, BuildKit's attestations, the
+    base image's labels and what its tag names today. Raises RegistryError when REF cannot
+    be read."""
+    image = ImageReference.parse(ref)
+    top = client.manifest(image)
+    in_index: set[str] = set()
+    platform: Manifest | None = None if top.is_index else top
+    for entry in top.document.get("manifests") or [] if top.is_index else []:
+        annotations = entry.get("annotations") or {}
+        if annotations.get("vnd.docker.reference.type") == ATTESTATION_MANIFEST:
+            attestation = client.manifest(image, entry["digest"])
+            in_index |= _layer_annotations(attestation, "in-toto.io/predicate-type")
+        elif platform is None:
+            platform = client.manifest(image, entry["digest"])
+    cosign_tag = "sha256-" + top.digest.split(":", 1)[1]
+    attested: set[str] = set()
+    if client.has_manifest(image, f"{cosign_tag}.att"):
+        attested = _layer_annotations(client.manifest(image, f"{cosign_tag}.att"), "predicateType")
+    labels = _config(client, image, platform).get("config", {}).get("Labels") or {}
+    return SupplyChainFacts(
+        ref=ref,
+        digest=top.digest,
+        tag=image.tag,
+        signed=client.has_manifest(image, f"{cosign_tag}.sig"),
+        attested=frozenset(attested),
+        in_index=frozenset(in_index),
+        base=_base_facts(labels, client),
+    )
+
+
+def _layer_annotations(manifest: Manifest, key: str) -> set[str]:
+    return {
+        str(value)
+        for layer in manifest.document.get("layers") or []
+        if (value := (layer.get("annotations") or {}).get(key))
+    }
+
+
+def _config(client: RegistryClient, image: ImageReference, manifest: Manifest | None) -> Any:
+    digest = ((manifest.document.get("config") or {}) if manifest else {}).get("digest")
+    return client.blob_json(image, digest) if digest else {}
+
+
+def _created(client: RegistryClient, image: ImageReference, manifest: Manifest) -> str | None:
+    """The `created` time of an image's config (of its first platform, for an index)."""
+    if manifest.is_index:
+        first = next((m for m in manifest.document.get("manifests") or [] if "platform" in m), None)
+        if first is None:
+            return None
+        manifest = client.manifest(image, first["digest"])
+    created = _config(client, image, manifest).get("created")
+    return str(created) if created else None
+
+
+def _base_facts(labels: dict[str, str], client: RegistryClient) -> BaseFacts | None:
+    """The labelled base, and what its tag names in its registry today."""
+    name = str(labels.get("org.opencontainers.image.base.name") or "").split("@", 1)[0]
+    labelled = str(labels.get("org.opencontainers.image.base.digest") or "")
+    if not name or not labelled.startswith("sha256:"):
+        return None
+    try:
+        base = ImageReference.parse(name)
+        current = client.manifest(base).digest
+    except RegistryError as error:
+        return BaseFacts(name=name, labelled=labelled, error=str(error))
+    try:
+        created = _created(client, base, client.manifest(base, labelled))
+    except RegistryError:
+        created = None  # the labelled base is gone from its registry: its age is unknown
+    return BaseFacts(name=name, labelled=labelled, current=current, labelled_created=created)

@@ -426,9 +426,19 @@ def check(
         typer.Option(
             "--image",
             metavar="REF",
-            help="Check a local image from `docker image inspect` (repeatable).",
+            help=(
+                "Check an image on the local engine (repeatable); when REF names a registry "
+                "host, also its signature, SBOM, provenance and base image there."
+            ),
         ),
     ] = None,
+    registry: Annotated[
+        bool,
+        typer.Option(
+            "--registry/--no-registry",
+            help="Read the registry that an --image REF names (off: offline, local rules only).",
+        ),
+    ] = True,
     from_file: _FromFile = None,
     output_format: Annotated[
         CheckFormat,
@@ -467,7 +477,8 @@ def check(
 
     Exit status: 0 when nothing at or above --fail-on is found, 1 when something is,
     2 for a usage error (bad option, unreadable ignore file, image not found), 3 when
-    --image cannot use docker, 74 when a file cannot be read or written.
+    --image cannot use docker or read the registry, 74 when a file cannot be read or
+    written.
     """
     from imgscaffold.audit import check_image, check_paths
     from imgscaffold.check_report import render
@@ -490,7 +501,7 @@ def check(
     if not targets and not image:
         targets = [Path(".")]
     reports = check_paths(targets, hadolint=hadolint)
-    reports += [check_image(ref) for ref in image or []]
+    reports += [check_image(ref, read_registry=registry) for ref in image or []]
     text = render(reports, output_format.value, fail_on=threshold or Severity.ERROR)
     if output is None:
         typer.echo(text, nl=False)

@@ -113,6 +113,14 @@ class DockerError(ImgscaffoldError):
     kind = "docker"
 
 
+class RegistryError(ImgscaffoldError):
+    """A registry could not be reached or read, or refused to be read."""
+
+    # Like DockerError: an outside service failed, which is not a finding (1).
+    exit_code = 3
+    kind = "registry"
+
+
 class FileSystemError(ImgscaffoldError):
     """The operating system refused a file operation: permission, space, a missing folder."""
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from imgscaffold.audit import check_image
 from tests.e2e.containers import read_file
 from tests.e2e.pipeline import Build, BuiltImage, Pipeline
 from tests.e2e.providers import branch_build, build_url, pull_request_build, release_build
@@ -288,6 +289,11 @@ def test_row6_a_release_is_signed_and_verifies_and_nothing_else_does(
     ):
         assert line in verified.stdout, verified.report()
 
+    # `imgscaffold check --image` reads the same facts from the registry, without a key:
+    # what is attached, not who signed it.
+    assert supply_chain_findings(bed, f"{name}:1.0.0") == set()
+    assert supply_chain_findings(bed, f"{name}@{bare_digest}") == {"IMG708"}
+
     unsigned = p.run("ci/verify.sh", None, f"{name}@{bare_digest}", env=consumer)
     assert unsigned.returncode == 1, unsigned.report()
     assert "signature: FAILED" in unsigned.stdout, unsigned.report()
@@ -303,6 +309,7 @@ def test_row6_a_release_is_signed_and_verifies_and_nothing_else_does(
     tampered = p.run("ci/verify.sh", None, f"{name}:1.0.0", env=consumer)
     assert tampered.returncode == 1, tampered.report()
     assert "signature: FAILED" in tampered.stdout, tampered.report()
+    assert supply_chain_findings(bed, f"{name}:1.0.0") == {"IMG506", "IMG708"}
 
     # ... and signs it with a key of its own: still not the publisher's signature.
     other = tmp_path / "other"
@@ -318,6 +325,18 @@ def test_row6_a_release_is_signed_and_verifies_and_nothing_else_does(
     forged = p.run("ci/verify.sh", None, f"{name}:1.0.0", env=consumer)
     assert forged.returncode == 1, forged.report()
     assert "signature: FAILED" in forged.stdout, forged.report()
+
+
+SUPPLY_CHAIN_RULES = {"IMG506", "IMG610", "IMG708", "IMG808"}
+
+
+def supply_chain_findings(bed: Testbed, ref: str) -> set[str]:
+    """The supply-chain rules that `imgscaffold check --image REF` finds broken, after
+    pulling REF as a user would."""
+    bed.engine.docker("pull", "-q", ref, timeout=300)
+    report = check_image(ref, docker=str(bed.engine.client))
+    assert set(report.ran) >= SUPPLY_CHAIN_RULES, report.skipped
+    return {f.rule for f in report.findings} & SUPPLY_CHAIN_RULES
 
 
 def assert_sbom_lists_the_packages(sbom: dict[str, Any], repo: Path, stack: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 
-from imgscaffold.checks import ci, compose, dockerfile, image, scripts
+from imgscaffold.checks import ci, compose, dockerfile, image, scripts, supply_chain
 from imgscaffold.checks.repository import Repository, load_repository
 from imgscaffold.checks.rule import GUIDE_URL, SLUGS, Finding, Rule, Severity
 
@@ -47,7 +47,8 @@ _FAMILIES = {
     "image": (
         "Image",
         4,
-        "A built image, from `docker image inspect` (imgscaffold check --image).",
+        "A built image, from `docker image inspect`, and what its registry holds beside "
+        "it: signature, SBOM, provenance (imgscaffold check --image).",
     ),
 }
 
@@ -67,7 +68,7 @@ class RuleInfo:
 
 def catalogue() -> list[RuleInfo]:
     """Every rule, on repositories and on images, in ID order within checklist rows."""
-    rules: list[Rule] = [*RULES, *image.RULES]
+    rules: list[Rule] = [*RULES, *image.RULES, *supply_chain.RULES]
     return [
         RuleInfo(
             id=rule.id,
