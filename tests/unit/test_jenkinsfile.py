@@ -20,10 +20,11 @@ from tests.e2e.jenkinsfile import JenkinsfileError, Node
 from tests.e2e.variants import question_choices
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-STAGES = ["Build", "Test", "Push", "Release"]
+STAGES = ["Build", "Test", "Scan", "Push", "Release"]
 SCRIPTS = {
     "Build": "ci/build.sh",
     "Test": "ci/test.sh",
+    "Scan": "ci/scan.sh",
     "Push": "ci/push.sh",
     "Release": "ci/release.sh",
 }
@@ -116,7 +117,7 @@ def test_release_runs_only_for_a_tag(root: Node) -> None:
     assert "not" not in names and "anyOf" not in names, names
 
 
-@pytest.mark.parametrize("name", ["Build", "Test", "Push"])
+@pytest.mark.parametrize("name", ["Build", "Test", "Scan", "Push"])
 def test_other_stages_never_run_for_a_tag(root: Node, name: str) -> None:
     [condition] = conditions(stage(root, name))
     assert condition.name == "not"
