@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 
+from imgscaffold.audit import check_image
 from tests.e2e.pipeline import Build, BuiltImage, Pipeline
 from tests.e2e.variants import git, repository_web_url
 
@@ -138,3 +139,13 @@ def test_row6_branch_build_gets_one_unique_tag(
 
 def test_row6_image_name_defaults_to_the_answers(ci_build: Build, pipeline: Pipeline) -> None:
     assert ci_build.image_env["IMAGE_NAME"] == pipeline.default_image_name
+
+
+def test_imgscaffold_check_passes_the_ci_build(ci_build: Build, pipeline: Pipeline) -> None:
+    """`imgscaffold check --image` on the CI build: every image rule holds, the package
+    lists included (built, not pushed: the registry rules run in test_supply_chain.py)."""
+    report = check_image(
+        ci_build.image, docker=str(pipeline.bed.engine.client), read_registry=False
+    )
+    assert [f"{f.rule}: {f.message}" for f in report.findings] == []
+    assert len(report.ran) == 8, report.ran

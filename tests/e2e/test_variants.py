@@ -11,11 +11,30 @@ from tests.e2e.testbed import STANDIN_PACKAGES
 from tests.e2e.variants import discover_variants, question_choices
 
 
-def test_variants_are_every_stack_with_every_provider() -> None:
+def test_every_stack_runs_in_full_and_every_provider_runs_its_subset() -> None:
     variants = discover_variants()
     stacks, provider_names = question_choices("stack"), question_choices("ci_provider")
     assert stacks and provider_names
+    assert {v.stack for v in variants if v.full} == set(stacks)
+    assert {v.provider for v in variants if v.full} == {provider_names[0]}
+    assert {v.provider for v in variants} == set(provider_names)
+    if len(provider_names) > 1:
+        others = {}
+        for v in variants:
+            if not v.full:
+                others.setdefault(v.stack, []).append(v.provider)
+        assert set(others) == set(stacks), "a stack meets no provider but the first"
+    assert len({v.id for v in variants}) == len(variants)
+
+
+def test_all_providers_in_full_is_every_stack_with_every_provider(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("IMGSCAFFOLD_E2E_ALL_PROVIDERS", "1")
+    variants = discover_variants()
+    stacks, provider_names = question_choices("stack"), question_choices("ci_provider")
     assert len(variants) == len(stacks) * len(provider_names)
+    assert all(v.full for v in variants)
 
 
 def test_every_ci_provider_is_simulated() -> None:

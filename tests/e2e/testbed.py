@@ -756,6 +756,10 @@ def publish_standin(engine: Engine, registry: Registry, stack: str, *, nonce: st
 # ---------------------------------------------------------------------------- cleanup
 
 
+ANCESTORS_PER_CALL = 64
+"""Images per `docker ps --filter ancestor=...` call of the sweep."""
+
+
 def sweep(engine: Engine, registry_host: str, volumes_before: set[str]) -> list[str]:
     """Remove what tests created: labelled objects and every image named in our registry.
 
@@ -777,13 +781,13 @@ def sweep(engine: Engine, registry_host: str, volumes_before: set[str]) -> list[
         "images", "-q", "--filter", f"label={TEST_LABEL}"
     ).stdout.split()
     containers = set(engine.docker("ps", "-aq", "--filter", f"label={TEST_LABEL}").stdout.split())
-    # `ancestor` also matches descendants: never filter by a base image.
-    for image in [
-        ref for ref in ours if not ref.startswith(f"{registry_host}/standin/")
-    ] + labelled_images:
-        containers.update(
-            engine.docker("ps", "-aq", "--filter", f"ancestor={image}").stdout.split()
-        )
+    # `ancestor` also matches descendants: never filter by a base image. Filters on one
+    # key are OR-ed, so one call asks for many images (a call per image took minutes).
+    images = [ref for ref in ours if not ref.startswith(f"{registry_host}/standin/")]
+    images += labelled_images
+    for start in range(0, len(images), ANCESTORS_PER_CALL):
+        filters = [f"--filter=ancestor={i}" for i in images[start : start + ANCESTORS_PER_CALL]]
+        containers.update(engine.docker("ps", "-aq", *filters).stdout.split())
     compose = engine.docker(
         "ps", "-a", "--filter", "label=com.docker.compose.project",
         "--format", '{{.ID}} {{.Label "com.docker.compose.project"}}',

@@ -52,24 +52,35 @@ def question_choices(question: str, copier_yml: Path = COPIER_YML) -> list[str]:
 
 
 ALL_PROVIDERS_IN_FULL = "IMGSCAFFOLD_E2E_ALL_PROVIDERS"
-"""Set to 1 to run every engine test for every provider, not only for the first."""
+"""Set to 1 to run every engine test for every stack with every provider."""
 
 
 def discover_variants(copier_yml: Path = COPIER_YML) -> list[Variant]:
-    """Every stack with every CI provider.
+    """Every stack with the first CI provider, and every other provider with some stacks.
 
     The image does not depend on the provider, only the variables the scripts read and
-    the CI file's environment do. So each stack runs the whole suite with the first
-    provider (`full`), and the subset marked `every_provider` (the CI build, its labels,
-    ci/test.sh, pushes and releases) with each other one; IMGSCAFFOLD_E2E_ALL_PROVIDERS=1
-    runs everything for every provider.
+    the CI file's environment do, and those are the same for every stack (ci/lib.sh maps
+    them once). So each stack runs the whole suite with the first provider (`full`), and
+    each other provider runs the subset marked `every_provider` (the CI build, its labels,
+    ci/test.sh, pushes and releases) with the stacks in turn: every stack meets exactly
+    one other provider and every provider at least one stack (with more providers than
+    stacks, some stacks meet several). IMGSCAFFOLD_E2E_ALL_PROVIDERS=1 runs everything
+    for every stack with every provider.
     """
     providers = question_choices("ci_provider", copier_yml)
-    everything = os.environ.get(ALL_PROVIDERS_IN_FULL) == "1"
+    stacks = question_choices("stack", copier_yml)
+    if os.environ.get(ALL_PROVIDERS_IN_FULL) == "1":
+        return [Variant(stack, provider) for stack in stacks for provider in providers]
+    first, others = providers[0], providers[1:]
+    pairs = {(stack, first) for stack in stacks}
+    if others:
+        for index in range(max(len(stacks), len(others))):
+            pairs.add((stacks[index % len(stacks)], others[index % len(others)]))
     return [
-        Variant(stack=stack, provider=provider, full=everything or provider == providers[0])
-        for stack in question_choices("stack", copier_yml)
+        Variant(stack=stack, provider=provider, full=provider == first)
+        for stack in stacks
         for provider in providers
+        if (stack, provider) in pairs
     ]
 
 

@@ -163,38 +163,3 @@ def test_image_on_a_real_engine(request: pytest.FixtureRequest, tmp_path: Path) 
     finally:
         for tag in tags:
             engine.docker("rmi", "--force", tag, check=False)
-
-
-def _stacks() -> list[str]:
-    from tests.e2e.variants import discover_variants
-
-    return sorted({v.stack for v in discover_variants()})
-
-
-@pytest.mark.engine
-@pytest.mark.parametrize("stack", _stacks())
-def test_an_image_built_by_a_rendered_repository_passes(
-    request: pytest.FixtureRequest, tmp_path: Path, stack: str
-) -> None:
-    """The repository's own ci/build.sh (on the test bed's stand-in base) makes an image
-    that passes every image rule, the package lists included."""
-    from tests.conftest import engine_or_reason
-    from tests.e2e.pipeline import Pipeline
-    from tests.e2e.providers import branch_build
-    from tests.e2e.testbed import Engine, open_testbed
-    from tests.e2e.variants import discover_variants
-
-    engine = engine_or_reason(request.config)
-    assert isinstance(engine, Engine)
-    variant = next(v for v in discover_variants() if v.stack == stack and v.full)
-    bed = open_testbed(engine)
-    try:
-        pipeline = Pipeline.rendered(bed, variant, tmp_path / "repo")
-        build = pipeline.build(branch_build("main"))
-        # Built, not pushed: the registry holds nothing of it yet (test_supply_chain.py
-        # checks pushed and released images).
-        report = check_image(build.image, docker=str(engine.client), read_registry=False)
-        assert [f"{f.rule}: {f.message}" for f in report.findings] == []
-        assert len(report.ran) == 8
-    finally:
-        bed.close()
