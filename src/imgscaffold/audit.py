@@ -330,14 +330,11 @@ def supply_chain_facts(ref: str, client: RegistryClient) -> SupplyChainFacts:
     image = ImageReference.parse(ref)
     top = client.manifest(image)
     in_index: set[str] = set()
-    platform: Manifest | None = None if top.is_index else top
-    for entry in top.document.get("manifests") or [] if top.is_index else []:
-        annotations = entry.get("annotations") or {}
-        if annotations.get("vnd.docker.reference.type") == ATTESTATION_MANIFEST:
+    for entry in _index_entries(top):
+        if _is_attestation(entry):
             attestation = client.manifest(image, entry["digest"])
             in_index |= _layer_annotations(attestation, "in-toto.io/predicate-type")
-        elif platform is None:
-            platform = client.manifest(image, entry["digest"])
+    platform = _first_platform(client, image, top)
     cosign_tag = "sha256-" + top.digest.split(":", 1)[1]
     attested: set[str] = set()
     if client.has_manifest(image, f"{cosign_tag}.att"):
@@ -367,14 +364,31 @@ def _config(client: RegistryClient, image: ImageReference, manifest: Manifest | 
     return client.blob_json(image, digest) if digest else {}
 
 
+def _index_entries(manifest: Manifest) -> list[dict[str, Any]]:
+    return list(manifest.document.get("manifests") or []) if manifest.is_index else []
+
+
+def _is_attestation(entry: dict[str, Any]) -> bool:
+    annotations = entry.get("annotations") or {}
+    return annotations.get("vnd.docker.reference.type") == ATTESTATION_MANIFEST
+
+
+def _first_platform(
+    client: RegistryClient, image: ImageReference, manifest: Manifest
+) -> Manifest | None:
+    """The manifest itself, or an index's first image manifest (attestations left out)."""
+    if not manifest.is_index:
+        return manifest
+    entry = next((e for e in _index_entries(manifest) if not _is_attestation(e)), None)
+    return client.manifest(image, entry["digest"]) if entry else None
+
+
 def _created(client: RegistryClient, image: ImageReference, manifest: Manifest) -> str | None:
     """The `created` time of an image's config (of its first platform, for an index)."""
-    if manifest.is_index:
-        first = next((m for m in manifest.document.get("manifests") or [] if "platform" in m), None)
-        if first is None:
-            return None
-        manifest = client.manifest(image, first["digest"])
-    created = _config(client, image, manifest).get("created")
+    platform = _first_platform(client, image, manifest)
+    if platform is None:
+        return None
+    created = _config(client, image, platform).get("created")
     return str(created) if created else None
 
 
