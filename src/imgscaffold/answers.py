@@ -7,7 +7,6 @@ Layers, weakest first: the template's own defaults < values derived from the mac
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from packaging.licenses import InvalidLicenseExpression, canonicalize_license_ex
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from imgscaffold import git
 from imgscaffold.errors import AnswerError, InputFileError
 from imgscaffold.template import Question
 
@@ -284,27 +284,13 @@ def _yaml_problem(error: YAMLError, text: str) -> str:
 def derive_from_machine() -> dict[str, Any]:
     """Defaults the template cannot know: the maintainer from the git identity."""
     derived: dict[str, Any] = {}
-    name = _git_config("user.name")
-    email = _git_config("user.email")
+    name = git.config("user.name")
+    email = git.config("user.email")
     if name and len(name) <= 100 and not _CONTROL.search(name):
         derived["maintainer_name"] = name
     if email and _EMAIL.match(email):
         derived["maintainer_email"] = email
     return derived
-
-
-def _git_config(key: str) -> str:
-    try:
-        out = subprocess.run(
-            ["git", "config", "--get", key],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip() if out.returncode == 0 else ""
 
 
 def unknown_keys(given: Iterable[str], known: Mapping[str, Any] | Iterable[str]) -> list[str]:

@@ -7,21 +7,20 @@ import json
 import shutil
 import subprocess
 import sys
-import tarfile
-import tempfile
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from imgscaffold import engine
 from imgscaffold.checks import RULES, Finding, Rule, Severity
 from imgscaffold.checks.image import PACKAGE_LIST_DIR, ImageFacts
 from imgscaffold.checks.image import RULES as IMAGE_RULES
 from imgscaffold.checks.repository import Repository, load_repository
 from imgscaffold.checks.supply_chain import RULES as SUPPLY_CHAIN_RULES
 from imgscaffold.checks.supply_chain import BaseFacts, SupplyChainFacts
-from imgscaffold.errors import CheckConfigError, DockerError, RegistryError, UsageError
+from imgscaffold.errors import CheckConfigError, RegistryError, UsageError
 from imgscaffold.registry import ImageReference, Manifest, RegistryClient
 
 __all__ = [
@@ -225,57 +224,11 @@ def check_paths(paths: Sequence[Path], *, hadolint: bool = True) -> list[Report]
     return [check_path(path, hadolint=hadolint) for path in paths]
 
 
-def _docker(docker: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-    try:
-        return subprocess.run([docker, *args], capture_output=True, timeout=timeout, check=False)
-    except OSError as error:
-        raise DockerError(f"cannot run {docker}: {error}") from error
-    except subprocess.TimeoutExpired as error:
-        raise DockerError(
-            f"`{docker} {' '.join(args)}` did not finish in {timeout:.0f} s"
-        ) from error
-
-
-def _package_lists(docker: str, ref: str) -> list[str] | None:
-    """The files in PACKAGE_LIST_DIR, copied from a created (never started) container."""
-    created = _docker(docker, "container", "create", ref)
-    if created.returncode != 0:
-        return None
-    container = created.stdout.decode().strip()
-    try:
-        copied = _docker(docker, "container", "cp", f"{container}:{PACKAGE_LIST_DIR}/.", "-")
-        if copied.returncode != 0:
-            return None
-        with tempfile.TemporaryFile() as buffer:
-            buffer.write(copied.stdout)
-            buffer.seek(0)
-            with tarfile.open(fileobj=buffer) as archive:
-                return sorted(
-                    m.name.removeprefix("./")
-                    for m in archive.getmembers()
-                    if m.isfile() and m.size > 0
-                )
-    except tarfile.TarError:
-        return None
-    finally:
-        _docker(docker, "container", "rm", "--force", container)
-
-
 def image_facts(ref: str, *, docker: str | None = None) -> ImageFacts:
     """Inspect an image on the local engine."""
-    binary = docker or shutil.which("docker")
-    if binary is None:
-        raise DockerError("--image needs the docker CLI, and there is none on PATH")
-    done = _docker(binary, "image", "inspect", ref)
-    if done.returncode != 0:
-        message = done.stderr.decode(errors="replace").strip().splitlines()
-        if message and "No such image" in message[-1]:
-            raise UsageError(f"image {ref} is not on the local engine (pull or build it first)")
-        raise DockerError(
-            f"docker image inspect {ref} failed: {message[-1] if message else done.returncode}"
-        )
-    data: list[dict[str, Any]] = json.loads(done.stdout)
-    return ImageFacts(ref=ref, inspect=data[0], package_lists=_package_lists(binary, ref))
+    binary = engine.client(docker)
+    inspect = engine.inspect_image(ref, docker=binary)
+    return ImageFacts(ref, inspect, engine.files_in(ref, PACKAGE_LIST_DIR, docker=binary))
 
 
 def check_image(

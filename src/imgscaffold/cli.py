@@ -13,9 +13,35 @@ from typing import Annotated, Any
 import typer
 
 from imgscaffold import __version__
-from imgscaffold.answers import PRESET_ENV
+from imgscaffold.answers import (
+    PRESET_ENV,
+    AnswerLayers,
+    check_answer,
+    derive_from_machine,
+    load_answers_file,
+    parse_assignments,
+)
+from imgscaffold.audit import check_image, check_paths
+from imgscaffold.check_report import render
+from imgscaffold.checks import Severity
+from imgscaffold.create import create_repository, question_defaults
 from imgscaffold.errors import Aborted, ImgscaffoldError, UsageError, from_os_error
+from imgscaffold.fleet import collect, listed_in
+from imgscaffold.questionnaire import stop_asking
+from imgscaffold.report import (
+    describe_status,
+    describe_update,
+    print_new_summary,
+    print_questions,
+    print_status_report,
+    print_update_report,
+    write_json,
+    write_report,
+)
+from imgscaffold.report import progress as progress_display
+from imgscaffold.status import parse_gates, statuses
 from imgscaffold.template import CANONICAL_SOURCE_ENV
+from imgscaffold.update import UpdateOptions, update_repositories
 
 app = typer.Typer(
     name="imgscaffold",
@@ -169,17 +195,8 @@ def new(
     answers come, weakest first, from the template's defaults, your git identity, the
     preset (--preset or $IMGSCAFFOLD_PRESET), --data-file and --data.
     """
-    from imgscaffold.answers import (
-        AnswerLayers,
-        derive_from_machine,
-        load_answers_file,
-        parse_assignments,
-    )
-    from imgscaffold.create import create_repository, question_defaults
 
     if list_questions:
-        from imgscaffold.report import print_questions
-
         print_questions(question_defaults(dest))
         return
     interactive = not defaults
@@ -204,7 +221,6 @@ def new(
         canonical=canonical_source,
         init_git=not no_git,
     )
-    from imgscaffold.report import print_new_summary
 
     print_new_summary(result)
 
@@ -315,11 +331,6 @@ def update(
     three-way merge; any conflict fails the command, is listed, and is never committed.
     Exit status: 0 when every repository is updated or already current, 1 otherwise.
     """
-    from imgscaffold.answers import check_answer, parse_assignments
-    from imgscaffold.fleet import collect
-    from imgscaffold.report import describe_update, print_update_report, write_json
-    from imgscaffold.report import progress as progress_display
-    from imgscaffold.update import UpdateOptions, update_repositories
 
     repositories = collect(paths or [], from_file=from_file, scan=scan)
     options = UpdateOptions(
@@ -373,20 +384,8 @@ def status(
 
     For CI: exit status 0 when no repository fails a --fail-on condition, 1 otherwise.
     """
-    from imgscaffold.fleet import collect
-    from imgscaffold.report import describe_status, print_status_report, write_json
-    from imgscaffold.report import progress as progress_display
-    from imgscaffold.status import GATES, statuses
 
-    gates = {g.strip() for g in fail_on.split(",") if g.strip()}
-    unknown = gates - {*GATES, "none"}
-    if unknown or not gates:
-        raise UsageError(
-            f"--fail-on takes a comma-separated list of {', '.join(GATES)} or none, got {fail_on!r}"
-        )
-    gates.discard("none")
-    if "drift" in gates and not drift:
-        gates.discard("drift")
+    gates = parse_gates(fail_on, drift=drift)
     repositories = collect(paths or [], from_file=from_file, scan=scan)
     with progress_display(len(repositories), "checking", describe_status, mode=progress) as advance:
         report = statuses(
@@ -457,7 +456,8 @@ def check(
         typer.Option(
             "--fail-on",
             metavar="LEVEL",
-            help="Lowest severity that fails: error, warning, info or never.",
+            help="Severities that fail, comma-separated: error, warning, info (a lower one "
+            "fails with all above it), or none.",
         ),
     ] = "warning",
     hadolint: Annotated[
@@ -480,21 +480,8 @@ def check(
     --image cannot use docker or read the registry, 74 when a file cannot be read or
     written.
     """
-    from imgscaffold.audit import check_image, check_paths
-    from imgscaffold.check_report import render
-    from imgscaffold.checks import Severity
-    from imgscaffold.fleet import listed_in
-    from imgscaffold.report import write_report
 
-    levels = {
-        "never": None,
-        "error": Severity.ERROR,
-        "warning": Severity.WARNING,
-        "info": Severity.INFO,
-    }
-    if fail_on.lower() not in levels:
-        raise UsageError(f"--fail-on takes error, warning, info or never, got {fail_on!r}")
-    threshold = levels[fail_on.lower()]
+    threshold = Severity.threshold(fail_on)
     targets = list(paths or [])
     if from_file is not None:
         targets += listed_in(from_file)
@@ -554,7 +541,6 @@ def _is_usage_error(error: Exception) -> bool:
 
 def _interrupt(signum: int, frame: object) -> None:
     """SIGTERM ends a run as Ctrl-C does, so temporary folders are removed on the way out."""
-    from imgscaffold.questionnaire import stop_asking
 
     if not stop_asking():
         raise KeyboardInterrupt

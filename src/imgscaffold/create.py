@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from imgscaffold import git, questionnaire
-from imgscaffold.answers import AnswerLayers, check_kinds, rejected_answer, unknown_keys
+from imgscaffold import git, questionnaire, rendering
+from imgscaffold.answers import AnswerLayers, check_kinds, unknown_keys
 from imgscaffold.destination import check_destination, place, rendered_files
-from imgscaffold.errors import (
-    Aborted,
-    AnswerError,
-    ImgscaffoldError,
-    TemplateSourceError,
-    UsageError,
-)
+from imgscaffold.errors import AnswerError, TemplateSourceError, UsageError
+from imgscaffold.repository import read_answers
 from imgscaffold.template import (
     Expressions,
     Question,
@@ -27,10 +21,7 @@ from imgscaffold.template import (
     embedded_template,
     questions,
     release_ref,
-    yaml_scalar,
 )
-
-ANSWERS_FILE = ".copier-answers.yml"
 
 
 @dataclass(frozen=True)
@@ -92,15 +83,17 @@ def create_repository(
             fixed = layers.fixed()
             layers = replace(layers, asked={k: v for k, v in asked.items() if k not in fixed})
             interactive = False
-        worker = _render(src, staging, layers=layers, interactive=interactive, vcs_ref=vcs_ref)
-        _refuse_unknown(given, list(worker.template.questions_data))
+        asks = _render(src, staging, layers=layers, interactive=interactive, vcs_ref=vcs_ref)
+        _refuse_unknown(given, asks)
         if template is None:
-            _point_answers_at(staging / ANSWERS_FILE, canonical_source(canonical), release_ref())
-        answers = _read_answers(staging / ANSWERS_FILE)
+            rendering.record_source(
+                staging / rendering.ANSWERS_FILE, canonical_source(canonical), release_ref()
+            )
+        answers = read_answers(staging)
         identity = (str(answers.get("maintainer_name")), str(answers.get("maintainer_email")))
         message = f"Start {answers.get('service_name', target.name)} from the image template"
-        if answers.get("_commit"):
-            message += f" {answers['_commit']}"
+        if answers.get(rendering.VERSION_KEY):
+            message += f" {answers[rendering.VERSION_KEY]}"
         files = rendered_files(staging)
         commit = None
         if not target.had_content:
@@ -119,8 +112,8 @@ def create_repository(
     return NewRepository(
         path=target.shown,
         answers={k: v for k, v in answers.items() if not k.startswith("_")},
-        source=str(answers.get("_src_path", src)),
-        ref=answers.get("_commit"),
+        source=str(answers.get(rendering.SOURCE_KEY, src)),
+        ref=answers.get(rendering.VERSION_KEY),
         commit=commit,
         replaced=placed.replaced,
         left_alone=left_alone,
@@ -181,67 +174,29 @@ def _render(
     layers: AnswerLayers,
     interactive: bool,
     vcs_ref: str | None,
-) -> Any:
-    import copier
-    from copier.errors import CopierAnswersInterrupt, CopierError, UnsafeTemplateError
-
+) -> list[str]:
+    """Render SRC into STAGING; return the questions the template asks."""
     if interactive:
         data, user_defaults = layers.fixed(), layers.defaults()
     else:
         # Passed as data, every answer goes through the template's validators.
         data, user_defaults = layers.merged(), {}
-    try:
-        return copier.run_copy(
-            src,
-            staging,
-            data=data,
-            user_defaults=user_defaults,
-            defaults=not interactive,
-            vcs_ref=vcs_ref,
-            quiet=True,
-            unsafe=False,
-            cleanup_on_error=True,
-        )
-    except (CopierAnswersInterrupt, KeyboardInterrupt):
-        raise Aborted("interrupted; nothing was written") from None
-    except UnsafeTemplateError:
-        raise TemplateSourceError(
-            f"template {src} uses features that need --trust; imgscaffold renders only "
-            "templates that need no trust"
-        ) from None
-    except ValueError as error:
-        origins = {key: layers.origin(key) for key in layers.merged()}
-        rejected = rejected_answer(str(error), origin=origins)
-        if rejected:
-            raise rejected from None
-        text = " ".join(str(error).split())
-        raise TemplateSourceError(f"cannot use template {src}: {text}") from None
-    except (CopierError, OSError, subprocess.CalledProcessError) as error:
-        detail = " ".join(str(error).split()) or type(error).__name__
-        raise TemplateSourceError(f"cannot render template {src}: {detail}") from None
-    except Exception as error:
-        # Copier reports an unknown or unreachable source through many exception types.
-        if isinstance(error, ImgscaffoldError):
-            raise
-        detail = " ".join(str(error).split()) or type(error).__name__
-        raise TemplateSourceError(f"cannot use template {src}: {detail}") from None
-
-
-def _point_answers_at(answers_file: Path, source: str, ref: str) -> None:
-    """Record the canonical template and release tag, as a render from git would."""
-    lines = answers_file.read_text(encoding="utf-8").splitlines(keepends=True)
-    header = [line for line in lines if line.startswith("#")]
-    body = [
-        line
-        for line in lines
-        if not line.startswith(("#", "_src_path:", "_commit:")) and line.strip()
-    ]
-    recorded = [f"_commit: {yaml_scalar(ref)}\n", f"_src_path: {yaml_scalar(source)}\n"]
-    answers_file.write_text("".join([*header, *recorded, *body]), encoding="utf-8")
-
-
-def _read_answers(answers_file: Path) -> dict[str, Any]:
-    from ruamel.yaml import YAML
-
-    data = YAML(typ="safe").load(answers_file.read_text(encoding="utf-8"))
-    return dict(data) if isinstance(data, dict) else {}
+    action = rendering.Action(
+        doing=f"render template {src}",
+        template=src,
+        verb="renders",
+        failure=TemplateSourceError,
+        bad_answers=TemplateSourceError,
+        origin={key: layers.origin(key) for key in layers.merged()},
+        fresh=True,
+    )
+    return rendering.copy(
+        src,
+        staging,
+        action=action,
+        data=data,
+        user_defaults=user_defaults,
+        defaults=not interactive,
+        vcs_ref=vcs_ref,
+        show_warnings=True,
+    )

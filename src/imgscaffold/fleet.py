@@ -7,21 +7,26 @@ every problem; a worker that dies costs only the repositories it was working on.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
 from imgscaffold import __version__
 from imgscaffold.errors import InputFileError, UsageError
-from imgscaffold.repository import ANSWERS_FILE, read_answers
+from imgscaffold.mirror import fetch_sources
+from imgscaffold.rendering import ANSWERS_FILE, SOURCE_KEY
+from imgscaffold.repository import read_answers
 
 R = TypeVar("R")
 
@@ -89,12 +94,32 @@ def sources_of(paths: Iterable[Path]) -> list[str]:
     sources: dict[str, None] = {}
     for path in paths:
         try:
-            source = read_answers(path).get("_src_path")
+            source = read_answers(path).get(SOURCE_KEY)
         except Exception:  # the repository's own task reports the problem
             continue
         if isinstance(source, str) and source:
             sources.setdefault(source)
     return list(sources)
+
+
+def run_with_templates(
+    task: Callable[..., R],
+    paths: Sequence[Path],
+    *,
+    purpose: str,
+    jobs: int | None,
+    crashed: Callable[[str, str], R],
+    on_done: Callable[[R], None] | None = None,
+) -> tuple[list[R], bool]:
+    """Run TASK(path, templates=...) over PATHS with every template source fetched once.
+
+    The templates the repositories name are mirrored into a temporary folder (named for
+    PURPOSE) that lives as long as the run; the rest is `run_all`.
+    """
+    with tempfile.TemporaryDirectory(prefix=f"imgscaffold-{purpose}-") as workdir:
+        templates = fetch_sources(sources_of(paths), Path(workdir))
+        bound = partial(task, templates=templates)
+        return run_all(bound, [str(p) for p in paths], jobs=jobs, crashed=crashed, on_done=on_done)
 
 
 def default_jobs(count: int) -> int:
@@ -180,8 +205,6 @@ def _run_in_pool(
     record: Callable[[str, R], None],
     crashed: Callable[[str, str], R],
 ) -> bool:
-    import multiprocessing
-
     context = multiprocessing.get_context("spawn")
     broken: list[str] = []
     pool = ProcessPoolExecutor(
@@ -217,9 +240,6 @@ def _run_isolated(
     record: Callable[[str, R], None],
     crashed: Callable[[str, str], R],
 ) -> bool:
-    import multiprocessing
-    from concurrent.futures import ThreadPoolExecutor
-
     context = multiprocessing.get_context("spawn")
 
     def alone(path: str) -> R:

@@ -12,19 +12,18 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imgscaffold import versions
-from imgscaffold.errors import TemplateSourceError, VersionError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
-_FETCH_TIMEOUT_S = 300
-_GIT_TIMEOUT_S = 60
+from imgscaffold import git, versions
+from imgscaffold.errors import GitError, TemplateSourceError, VersionError
+
 # Copier's shortcuts for hosted repositories (see copier's documentation of `_src_path`).
 _ALIASES = (
     (re.compile(r"^gh:/?(.*\.git)$"), r"https://github.com/\1"),
@@ -85,16 +84,13 @@ class TemplateSource:
 
     def questions(self, ref: str) -> list[str] | None:
         """The names of the questions the template asks at REF; None if that cannot be read."""
-        from ruamel.yaml import YAML
-        from ruamel.yaml.error import YAMLError
-
         mirror = self.require_mirror()
         for name in ("copier.yml", "copier.yaml"):
-            shown = _git(mirror, "show", f"{ref}:{name}", check=False)
-            if shown.returncode != 0:
+            shown = git.show(None, ref, name, git_dir=mirror)
+            if shown is None:
                 continue
             try:
-                data = YAML(typ="safe").load(shown.stdout)
+                data = YAML(typ="safe").load(shown)
             except YAMLError:  # e.g. copier's !include: copier itself will judge
                 return None
             if isinstance(data, dict):
@@ -104,8 +100,9 @@ class TemplateSource:
     def contains(self, ancestor: str, descendant: str) -> bool:
         """Whether the template's history leads from ANCESTOR to DESCENDANT."""
         mirror = self.require_mirror()
-        done = _git(mirror, "merge-base", "--is-ancestor", ancestor, descendant, check=False)
-        return done.returncode == 0
+        return git.succeeds(
+            None, "merge-base", "--is-ancestor", ancestor, descendant, git_dir=mirror
+        )
 
 
 @dataclass(frozen=True)
@@ -152,26 +149,25 @@ def fetch_sources(urls: Iterable[str], workdir: Path) -> SharedTemplates:
 def _fetch(url: str, mirror: Path) -> TemplateSource:
     origin = str(Path(url).expanduser().absolute()) if is_local(url) else git_url(url)
     try:
-        done = subprocess.run(
-            ["git", "clone", "--quiet", "--mirror", "--", origin, str(mirror)],
-            capture_output=True,
-            text=True,
-            timeout=_FETCH_TIMEOUT_S,
-            check=False,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-            stdin=subprocess.DEVNULL,
+        done = git.call(
+            None,
+            "clone",
+            "--quiet",
+            "--mirror",
+            "--",
+            origin,
+            str(mirror),
+            timeout=git.NETWORK_TIMEOUT_S,
         )
-    except subprocess.TimeoutExpired:
-        return TemplateSource(
-            url, None, error=f"cannot reach template {url}: no answer in {_FETCH_TIMEOUT_S} s"
-        )
-    except OSError as error:
-        return TemplateSource(url, None, error=f"cannot run git to fetch template {url}: {error}")
+    except GitError as error:
+        return TemplateSource(url, None, error=f"cannot reach template {url}: {error}")
     if done.returncode != 0:
-        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-        detail = lines[-1].removeprefix("fatal: ") if lines else "git clone failed"
+        detail = git.last_line(done.stderr).removeprefix("fatal: ")
         return TemplateSource(url, None, error=f"cannot reach template {url}: {detail}")
-    tags = _git(mirror, "tag", "--list").stdout.split()
+    try:
+        tags = git.run(None, "tag", "--list", git_dir=mirror).split()
+    except GitError as error:
+        return TemplateSource(url, None, error=f"cannot read template {url}: {error}")
     return TemplateSource(url, str(mirror), tags=tuple(tags))
 
 
@@ -179,14 +175,13 @@ def export_tree(source: TemplateSource, ref: str, into: Path) -> Path:
     """The template's files at REF as a plain folder (no git), for rendering without fetching."""
     mirror = source.require_mirror()
     try:
-        archive = subprocess.run(
-            ["git", "--git-dir", str(mirror), "archive", "--format=tar", f"{ref}^{{commit}}"],
-            capture_output=True,
-            timeout=_GIT_TIMEOUT_S,
-            check=False,
+        archive = git.call(
+            None, "archive", "--format=tar", f"{ref}^{{commit}}", git_dir=mirror, binary=True
         )
-    except subprocess.TimeoutExpired:
-        raise TemplateSourceError(f"exporting template {source.url} at {ref} timed out") from None
+    except GitError as error:
+        raise TemplateSourceError(
+            f"cannot export template {source.url} at {ref}: {error}"
+        ) from None
     if archive.returncode != 0:
         raise VersionError(f"template {source.url} has no version {ref}")
     into.mkdir(parents=True, exist_ok=True)
@@ -196,24 +191,6 @@ def export_tree(source: TemplateSource, ref: str, into: Path) -> Path:
         else:  # pragma: no cover - Python < 3.11.4
             tar.extractall(into)  # a git archive of our own mirror
     return into
-
-
-@contextmanager
-def copier_environment(env: Mapping[str, str]) -> Iterator[None]:
-    """Run copier (in this process) with ENV; copier's git runs read plumbum's copy of it."""
-    from plumbum import local
-
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        with local.env(**env):
-            yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 _process_caches: dict[str, Path] = {}
@@ -230,20 +207,6 @@ def process_cache(templates: SharedTemplates) -> Path:
 
 
 def _has_commit(mirror: Path, ref: str) -> bool:
-    done = _git(mirror, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
-    return done.returncode == 0
-
-
-def _git(mirror: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        ["git", "--git-dir", str(mirror), *args],
-        capture_output=True,
-        text=True,
-        timeout=_GIT_TIMEOUT_S,
-        check=False,
+    return git.succeeds(
+        None, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", git_dir=mirror
     )
-    if check and done.returncode != 0:
-        raise TemplateSourceError(
-            f"git {' '.join(args)} failed in the template mirror: {done.stderr.strip()}"
-        )
-    return done

@@ -5,21 +5,24 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import sys
+import textwrap
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from imgscaffold.create import NewRepository, QuestionDefault
 from imgscaffold.errors import FileSystemError
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from imgscaffold.repository import FileChange
-    from imgscaffold.status import RepositoryStatus, StatusReport
-    from imgscaffold.update import UpdateReport, UpdateResult
+from imgscaffold.repository import FileChange
+from imgscaffold.status import RepositoryStatus, StatusReport
+from imgscaffold.update import UpdateReport, UpdateResult
 
 R = TypeVar("R")
 _LISTED = 10
@@ -35,10 +38,6 @@ def _shown(path: Path) -> str:
 
 def print_new_summary(result: NewRepository) -> None:
     """A short summary of the new repository and what to do next."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
     console = Console(highlight=False)
     answers = result.answers
     table = Table.grid(padding=(0, 2))
@@ -85,9 +84,6 @@ def print_questions(rows: list[QuestionDefault]) -> None:
     A list, not a table: at any terminal width the help wraps between words and a
     default stays whole on its line, ready to copy into `--data KEY=VALUE`.
     """
-    import shutil
-    import textwrap
-
     width = max(40, shutil.get_terminal_size().columns)
     lines: list[str] = []
     for row in rows:
@@ -112,8 +108,6 @@ def print_questions(rows: list[QuestionDefault]) -> None:
 
 
 def _console(*, stderr: bool = False) -> Console:
-    from rich.console import Console
-
     # Lines are never wrapped (logs and scripts read them); tables get room off a terminal.
     console = Console(stderr=stderr, highlight=False, soft_wrap=True)
     if not console.is_terminal:
@@ -137,8 +131,6 @@ def progress(
     if not console.is_terminal:
         yield lambda result: console.print(describe(result), markup=False)
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -261,8 +253,6 @@ def _print_recovery(console: Console, commands: tuple[str, ...], title: str) -> 
 
 
 def _print_update_table(report: UpdateReport) -> None:
-    from rich.table import Table
-
     out = _console()
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("repository", "from", "to", "outcome", "changed", "conflicts"):
@@ -317,8 +307,6 @@ def _status_summary(status: RepositoryStatus) -> str:
 
 def print_status_report(report: StatusReport, gates: Collection[str]) -> None:
     """Each repository's version, position and drift as a table, then the drifted files."""
-    from rich.table import Table
-
     out = _console()
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("repository", "version", "latest", "state", "drift"):
@@ -388,6 +376,4 @@ def _count(number: int, noun: str, plural: str | None = None) -> str:
 
 
 def _quoted(path: str) -> str:
-    import shlex
-
     return shlex.quote(path)

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from imgscaffold import git
 from imgscaffold.errors import (
     AnswersFileError,
     DirtyTreeError,
-    GitError,
     InterruptedUpdateError,
     NotGeneratedError,
     UntrackedFilesError,
 )
+from imgscaffold.rendering import ANSWERS_FILE, SOURCE_KEY, VERSION_KEY
 
-ANSWERS_FILE = ".copier-answers.yml"
 #: Kept in the repository's git folder while an update runs, so a later run can say what
 #: happened if this one is killed half-way; never part of the working tree.
 MARKER_FILE = "imgscaffold-update.json"
-_GIT_TIMEOUT_S = 120
 _SHOWN = 5
 
 
@@ -49,7 +50,7 @@ class GeneratedRepository:
         """Read PATH's answers file; say plainly why PATH is not a generated repository."""
         if not path.is_dir():
             raise NotGeneratedError(f"{path} is not a folder")
-        top = _git(path, "rev-parse", "--show-toplevel", check=False)
+        top = git.call(path, "rev-parse", "--show-toplevel")
         if top.returncode != 0:
             raise NotGeneratedError(f"{path} is not a git repository")
         if Path(top.stdout.strip()).resolve() != path.resolve():
@@ -57,14 +58,14 @@ class GeneratedRepository:
                 f"{path} is inside the git repository {top.stdout.strip()}, not at its top"
             )
         answers = read_answers(path)
-        source, version = answers.get("_src_path"), answers.get("_commit")
+        source, version = answers.get(SOURCE_KEY), answers.get(VERSION_KEY)
         if not isinstance(source, str) or not source:
             raise AnswersFileError(
-                f"{ANSWERS_FILE} in {path} does not name its template (_src_path)"
+                f"{ANSWERS_FILE} in {path} does not name its template ({SOURCE_KEY})"
             )
         if not isinstance(version, str) or not version:
             raise AnswersFileError(
-                f"{ANSWERS_FILE} in {path} does not name its template version (_commit); "
+                f"{ANSWERS_FILE} in {path} does not name its template version ({VERSION_KEY}); "
                 "render from a git tag of the template to make it updatable"
             )
         return cls(path=path, source=source, version=version, answers=answers)
@@ -76,9 +77,6 @@ class GeneratedRepository:
 
 def read_answers(path: Path) -> dict[str, Any]:
     """The answers file of the repository at PATH as a mapping."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
     answers_file = path / ANSWERS_FILE
     if not answers_file.is_file():
         raise NotGeneratedError(
@@ -96,7 +94,7 @@ def read_answers(path: Path) -> dict[str, Any]:
 
 def changes(path: Path) -> list[FileChange]:
     """Tracked and untracked (not ignored) paths that differ from HEAD, one entry per file."""
-    out = _git(path, "status", "--porcelain=v1", "-z", "--untracked-files=all").stdout
+    out = git.run(path, "status", "--porcelain=v1", "-z", "--untracked-files=all")
     entries = out.split("\0")
     found: list[FileChange] = []
     index = 0
@@ -122,7 +120,7 @@ def changes(path: Path) -> list[FileChange]:
 
 def unmerged(path: Path) -> list[str]:
     """Paths git records as unmerged (copier marks its inline conflicts so)."""
-    out = _git(path, "diff", "--name-only", "-z", "--diff-filter=U").stdout
+    out = git.run(path, "diff", "--name-only", "-z", "--diff-filter=U")
     return [name for name in out.split("\0") if name]
 
 
@@ -180,7 +178,7 @@ def _interrupted_message(path: Path, marker: dict[str, Any]) -> str:
 
 def git_dir(path: Path) -> Path:
     """The repository's git folder (a worktree's own one, too)."""
-    return Path(_git(path, "rev-parse", "--absolute-git-dir").stdout.strip())
+    return Path(git.run(path, "rev-parse", "--absolute-git-dir").strip())
 
 
 def read_marker(path: Path) -> dict[str, Any] | None:
@@ -210,62 +208,15 @@ def clear_marker(path: Path) -> None:
 
 def current_branch(path: Path) -> str | None:
     """The checked-out branch, or None on a detached HEAD."""
-    done = _git(path, "symbolic-ref", "--quiet", "--short", "HEAD", check=False)
-    return done.stdout.strip() or None
+    done = git.call(path, "symbolic-ref", "--quiet", "--short", "HEAD")
+    return str(done.stdout).strip() or None
 
 
 def has_branch(path: Path, name: str) -> bool:
     """Whether a local branch NAME exists."""
-    done = _git(path, "rev-parse", "--verify", "--quiet", f"refs/heads/{name}", check=False)
-    return done.returncode == 0
-
-
-def head(path: Path) -> str:
-    """The commit checked out."""
-    return _git(path, "rev-parse", "HEAD").stdout.strip()
-
-
-def show(path: Path, rev: str, name: str) -> bytes | None:
-    """The content of NAME at REV, or None if it has none there."""
-    done = subprocess.run(
-        ["git", "show", f"{rev}:{name}"],
-        cwd=path,
-        capture_output=True,
-        timeout=_GIT_TIMEOUT_S,
-        check=False,
-    )
-    return done.stdout if done.returncode == 0 else None
-
-
-def git(path: Path, *args: str) -> str:
-    """Run `git ARGS` in PATH and return its output; failures become GitError."""
-    return _git(path, *args).stdout
+    return git.succeeds(path, "rev-parse", "--verify", "--quiet", f"refs/heads/{name}")
 
 
 def _some(names: list[str]) -> str:
     shown = ", ".join(names[:_SHOWN])
     return shown + (f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")
-
-
-def _git(path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=path,
-            capture_output=True,
-            text=True,
-            timeout=_GIT_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise GitError(
-            f"git {' '.join(args)} in {path} took longer than {_GIT_TIMEOUT_S} s"
-        ) from None
-    except OSError as error:
-        raise GitError(f"cannot run git in {path}: {error}") from None
-    if check and done.returncode != 0:
-        lines = (done.stderr or done.stdout).strip().splitlines()
-        raise GitError(
-            f"git {' '.join(args)} failed in {path}: {lines[-1] if lines else 'no output'}"
-        )
-    return done

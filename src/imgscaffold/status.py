@@ -16,15 +16,20 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from imgscaffold import fleet, repository, versions
+from imgscaffold import fleet, gates, rendering, repository, versions
 from imgscaffold.errors import AnswerError, ImgscaffoldError, RepositoryError, TemplateSourceError
-from imgscaffold.mirror import SharedTemplates, TemplateSource, export_tree, fetch_sources
-from imgscaffold.repository import ANSWERS_FILE, FileChange, GeneratedRepository
+from imgscaffold.mirror import SharedTemplates, TemplateSource, export_tree
+from imgscaffold.repository import FileChange, GeneratedRepository
 
 #: What `--fail-on` can name; errors (a repository that cannot be checked) always fail.
 GATES = ("behind", "drift", "dirty")
-_RECORDED_SOURCE = (b"_src_path:", b"_commit:")
 _GLOB_SPECIAL = re.compile(r"[*?\[\]\\!#]")
+
+
+def parse_gates(fail_on: str, *, drift: bool = True) -> frozenset[str]:
+    """The GATES a `--fail-on` list names; drift is no gate when drift is not checked."""
+    named = gates.parse(fail_on, GATES)
+    return named if drift else named - {"drift"}
 
 
 @dataclass(frozen=True)
@@ -97,13 +102,10 @@ def statuses(
     on_done: Callable[[RepositoryStatus], None] | None = None,
 ) -> StatusReport:
     """The status of every repository in PATHS, JOBS at a time."""
-    shown = [str(p) for p in paths]
-    with tempfile.TemporaryDirectory(prefix="imgscaffold-status-") as workdir:
-        templates = fetch_sources(fleet.sources_of(paths), Path(workdir))
-        task = partial(repository_status, templates=templates, drift=drift, prereleases=prereleases)
-        results, interrupted = fleet.run_all(
-            task, shown, jobs=jobs, crashed=_crashed, on_done=on_done
-        )
+    task = partial(repository_status, drift=drift, prereleases=prereleases)
+    results, interrupted = fleet.run_with_templates(
+        task, paths, purpose="status", jobs=jobs, crashed=_crashed, on_done=on_done
+    )
     return StatusReport(results, interrupted)
 
 
@@ -197,36 +199,23 @@ def render_as_recorded(
 
     With ONLY, just those paths are rendered (the questions are still all answered).
     """
-    import warnings
-
-    import copier
-    from copier.errors import CopierError
-
     template = export_tree(source, repo.version, into / "template")
     rendered = into / "render" / repo.path.resolve().name
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            copier.run_copy(
-                str(template),
-                str(rendered),
-                data=repo.questions_answers(),
-                defaults=True,
-                overwrite=True,
-                quiet=True,
-                unsafe=False,
-                exclude=_all_but(only) if only is not None else (),
-            )
-    except ValueError as error:
-        text = " ".join(str(error).split())
-        raise AnswerError(
-            f"the answers in {repo.path / ANSWERS_FILE} do not render at {repo.version}: {text}"
-        ) from None
-    except CopierError as error:
-        text = " ".join(str(error).split()) or type(error).__name__
-        raise TemplateSourceError(
-            f"cannot render template {source.url} at {repo.version}: {text}"
-        ) from None
+    answers_file = repo.path / rendering.ANSWERS_FILE
+    action = rendering.Action(
+        doing=f"render template {source.url} at {repo.version} with the answers in {answers_file}",
+        template=f"{source.url} at {repo.version}",
+        verb="renders",
+        failure=TemplateSourceError,
+        bad_answers=AnswerError,
+    )
+    rendering.copy(
+        str(template),
+        rendered,
+        action=action,
+        data=repo.questions_answers(),
+        exclude=_all_but(only) if only is not None else (),
+    )
     if not rendered.is_dir():
         raise RepositoryError(f"rendering {source.url} at {repo.version} produced nothing")
     return rendered
@@ -249,18 +238,11 @@ def drift_between(rendered: Path, repo: Path) -> list[FileChange]:
             found.append(FileChange(name, "deleted"))
             continue
         expected, actual = file.read_bytes(), mine.read_bytes()
-        if name == ANSWERS_FILE:
-            expected, actual = _without_source(expected), _without_source(actual)
+        if name == rendering.ANSWERS_FILE:
+            expected, actual = rendering.without_source(expected), rendering.without_source(actual)
         if expected != actual or _executable(file) != _executable(mine):
             found.append(FileChange(name, "modified"))
     return found
-
-
-def _without_source(answers: bytes) -> bytes:
-    """The answers file without the lines that say where the template came from."""
-    return b"".join(
-        line for line in answers.splitlines(keepends=True) if not line.startswith(_RECORDED_SOURCE)
-    )
 
 
 def _executable(path: Path) -> bool:

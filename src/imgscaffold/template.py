@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import FileSystemLoader, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
+from ruamel.yaml import YAML
 
 from imgscaffold import __version__
 from imgscaffold.errors import TemplateSourceError
@@ -58,8 +59,6 @@ def embedded_template() -> Path:
 
 @cache
 def _load_copier_yml(root: Path) -> dict[str, Any]:
-    from ruamel.yaml import YAML
-
     data = YAML(typ="safe").load((root / "copier.yml").read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise TemplateSourceError(f"{root / 'copier.yml'} is not a mapping")

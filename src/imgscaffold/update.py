@@ -12,33 +12,29 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from imgscaffold import fleet, repository, versions
-from imgscaffold.answers import rejected_answer
+from imgscaffold import fleet, git, rendering, repository, versions
 from imgscaffold.errors import (
     AnswerError,
     BranchExistsError,
     ImgscaffoldError,
     RepositoryError,
-    TemplateSourceError,
     UsageError,
     VersionError,
 )
 from imgscaffold.mirror import (
     SharedTemplates,
     TemplateSource,
-    copier_environment,
-    fetch_sources,
     process_cache,
 )
-from imgscaffold.repository import ANSWERS_FILE, FileChange, GeneratedRepository
-from imgscaffold.template import yaml_scalar
+from imgscaffold.repository import FileChange, GeneratedRepository
+from imgscaffold.status import render_as_recorded
 
 #: The branch `--commit` uses; `{version}` becomes the template version updated to.
 DEFAULT_BRANCH = "imgscaffold/template-{version}"
@@ -152,13 +148,10 @@ def update_repositories(
 ) -> UpdateReport:
     """Update every repository in PATHS, JOBS at a time; one's failure never stops the others."""
     check_branch_name(options)
-    shown = [str(p) for p in paths]
-    with tempfile.TemporaryDirectory(prefix="imgscaffold-update-") as workdir:
-        templates = fetch_sources(fleet.sources_of(paths), Path(workdir))
-        task = partial(update_repository, options=options, templates=templates)
-        results, interrupted = fleet.run_all(
-            task, shown, jobs=jobs, crashed=_crashed, on_done=on_done
-        )
+    task = partial(update_repository, options=options)
+    results, interrupted = fleet.run_with_templates(
+        task, paths, purpose="update", jobs=jobs, crashed=_crashed, on_done=on_done
+    )
     return UpdateReport(results, interrupted)
 
 
@@ -166,16 +159,8 @@ def check_branch_name(options: UpdateOptions) -> None:
     """Refuse a --branch that git would refuse, before touching any repository."""
     if not options.committing:
         return
-    import subprocess
-
     name = options.branch_for("v1.0.0")
-    done = subprocess.run(
-        ["git", "check-ref-format", "--branch", name],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0 or name.startswith("-"):
+    if not git.is_branch_name(name):
         raise UsageError(f"--branch {options.branch!r} is not a valid git branch name")
 
 
@@ -268,7 +253,7 @@ def _apply(
         "state": "running",
         "from": repo.version,
         "to": target,
-        "head": repository.head(where),
+        "head": git.head(where),
         "original_branch": repository.current_branch(where),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -279,7 +264,7 @@ def _apply(
         if not repository.changes(where):
             repository.clear_marker(where)
         raise
-    _keep_source(where, repo.source)
+    rendering.record_source(where / rendering.ANSWERS_FILE, repo.source)
     conflicts = _marked_conflicts(where, repository.changes(where))
     conflicts += _kept_local_edits(repo, source, target, repository.changes(where))
     changed = tuple(repository.changes(where))
@@ -326,50 +311,16 @@ def _run_copier(
     source: TemplateSource,
     templates: SharedTemplates,
 ) -> None:
-    import warnings
-
-    import copier
-    from copier.errors import CopierError, UnsafeTemplateError
-
+    action = rendering.Action(
+        doing=f"update {where} with copier",
+        template=f"{source.url} at {target}",
+        verb="updates",
+        failure=RepositoryError,
+        bad_answers=RepositoryError,
+        answers_context=f"cannot update {where}: ",
+    )
     env = templates.environment(process_cache(templates))
-    try:
-        with copier_environment(env), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            copier.run_update(
-                str(where),
-                data=dict(data),
-                defaults=True,
-                overwrite=True,
-                skip_answered=True,
-                vcs_ref=target,
-                quiet=True,
-                unsafe=False,
-                conflict="inline",
-            )
-    except UnsafeTemplateError:
-        raise TemplateSourceError(
-            f"template {source.url} at {target} needs copier --trust (tasks, migrations or "
-            "extensions); imgscaffold updates only with templates that need no trust"
-        ) from None
-    except ValueError as error:
-        rejected = rejected_answer(str(error), context=f"cannot update {where}: ")
-        if rejected:
-            raise rejected from None
-        text = " ".join(str(error).split())
-        raise RepositoryError(f"copier cannot update {where}: {text}") from None
-    except CopierError as error:
-        text = " ".join(str(error).split()) or type(error).__name__
-        raise RepositoryError(f"copier cannot update {where}: {text}") from None
-
-
-def _keep_source(where: Path, source: str) -> None:
-    """Keep the canonical `_src_path` in the answers file, whatever copier wrote."""
-    answers_file = where / ANSWERS_FILE
-    lines = answers_file.read_text(encoding="utf-8").splitlines(keepends=True)
-    wanted = f"_src_path: {yaml_scalar(source)}\n"
-    fixed = [wanted if line.startswith("_src_path:") else line for line in lines]
-    if fixed != lines:
-        answers_file.write_text("".join(fixed), encoding="utf-8")
+    rendering.update(where, action=action, data=data, vcs_ref=target, env=env)
 
 
 def _marked_conflicts(where: Path, changed: list[FileChange]) -> list[Conflict]:
@@ -407,18 +358,16 @@ def _kept_local_edits(
     deleted = [c.path for c in changed if c.kind == "deleted" and c.tracked]
     if not deleted:
         return []
-    from imgscaffold.status import render_as_recorded
-
     kept: list[Conflict] = []
     with tempfile.TemporaryDirectory(prefix="imgscaffold-old-") as tmp:
         rendered = render_as_recorded(repo, source, Path(tmp), only=deleted)
         for name in deleted:
-            before = repository.show(repo.path, "HEAD", name)
+            before = git.show(repo.path, "HEAD", name)
             template_file = rendered / name
             as_rendered = template_file.read_bytes() if template_file.is_file() else None
             if before is None or before == as_rendered:
                 continue
-            repository.git(repo.path, "checkout", "HEAD", "--", name)
+            git.run(repo.path, "checkout", "HEAD", "--", name)
             kept.append(
                 Conflict(
                     name,
@@ -436,8 +385,6 @@ def _commit(
     after: str,
     changed: tuple[FileChange, ...],
 ) -> str:
-    from imgscaffold import git
-
     where = repo.path
     git.run(where, "switch", "--quiet", "--create", branch)
     git.run(where, "add", "--all")
@@ -453,8 +400,8 @@ def _commit(
         f"`imgscaffold update` applied the template's changes from {before} to {after}; "
         f"no conflicts.\nSee the template's CHANGELOG for what {after} changes.\n\n{files}\n"
     )
-    git.run(where, "commit", "--quiet", "--no-verify", "-m", message, env_identity=identity)
-    return repository.head(where)
+    git.run(where, "commit", "--quiet", "--no-verify", "-m", message, identity=identity)
+    return git.head(where)
 
 
 def _failure(
@@ -497,6 +444,4 @@ def _crashed(path: str, why: str) -> UpdateResult:
 
 
 def _timed(result: UpdateResult, started: float) -> UpdateResult:
-    from dataclasses import replace
-
     return replace(result, seconds=time.perf_counter() - started)

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from imgscaffold import gates
+
 if TYPE_CHECKING:
     from imgscaffold.checks.repository import Repository
 
@@ -64,6 +66,12 @@ class Severity(enum.IntEnum):
     def parse(cls, text: str) -> Severity:
         """The severity named by `text` (error, warning, info)."""
         return cls[text.strip().upper()]
+
+    @classmethod
+    def threshold(cls, fail_on: str) -> Severity | None:
+        """The lowest severity that fails, from a `--fail-on` list; None for `none`."""
+        names = gates.parse(fail_on, [str(s) for s in sorted(cls, reverse=True)])
+        return min((cls.parse(name) for name in names), default=None)
 
 
 @dataclass(frozen=True)
