@@ -1,4 +1,8 @@
-"""Fixtures of the engine tests: the test bed, one rendered repository and one CI build per variant.
+"""Fixtures of the engine tests: the engine, the test bed, and one CI build per variant.
+
+Tests marked `engine` need a real Docker engine. Without one that answers or that can be
+started here they are skipped with one reason; with IMGSCAFFOLD_REQUIRE_ENGINE=1 (CI) they
+fail with that reason instead, so a broken CI machine cannot pass by skipping.
 
 The expensive step, `ci/build.sh` on a freshly rendered repository, runs once per variant
 (stack x CI provider, discovered from copier.yml); the checks share its image.
@@ -7,6 +11,9 @@ The expensive step, `ci/build.sh` on a freshly rendered repository, runs once pe
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -16,14 +23,65 @@ import pytest
 
 from tests.e2e.pipeline import Build, BuiltImage, Pipeline
 from tests.e2e.providers import branch_build
-from tests.e2e.testbed import Engine, Testbed, open_testbed
+from tests.e2e.testbed import Engine, EngineUnavailable, Testbed, ensure_engine, open_testbed
 from tests.e2e.variants import Variant, discover_variants
 
 VARIANTS = discover_variants()
 EVERY_PROVIDER = "every_provider"
 
 
+REQUIRE_ENGINE = "IMGSCAFFOLD_REQUIRE_ENGINE"
+ENGINE_KEY = pytest.StashKey["Engine | str"]()
+WORKDIR_KEY = pytest.StashKey[Path]()
+
+
+def engine_or_reason(config: pytest.Config) -> Engine | str:
+    """The engine for this session (found or started once), or why there is none."""
+    if ENGINE_KEY not in config.stash:
+        workdir = Path(tempfile.mkdtemp(prefix="imgscaffold-engine-"))
+        config.stash[WORKDIR_KEY] = workdir
+        try:
+            config.stash[ENGINE_KEY] = ensure_engine(workdir)
+        except EngineUnavailable as exc:
+            config.stash[ENGINE_KEY] = str(exc)
+    return config.stash[ENGINE_KEY]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("engine") is None:
+        return
+    found = engine_or_reason(item.config)
+    if isinstance(found, Engine):
+        return
+    if os.environ.get(REQUIRE_ENGINE) == "1":
+        pytest.fail(f"{REQUIRE_ENGINE}=1 but there is no Docker engine: {found}", pytrace=False)
+    pytest.skip(f"no Docker engine: {found}")
+
+
+@pytest.fixture(scope="session")
+def engine(pytestconfig: pytest.Config) -> Engine:
+    """The Docker engine; only engine-marked tests get here, after the check above."""
+    found = engine_or_reason(pytestconfig)
+    if not isinstance(found, Engine):
+        pytest.fail(f"engine fixture used by a test not marked `engine`: {found}", pytrace=False)
+    return found
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    found = config.stash.get(ENGINE_KEY, None)
+    if isinstance(found, Engine):
+        found.stop()
+    workdir = config.stash.get(WORKDIR_KEY, None)
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "engine: needs a real Docker engine and registry; "
+        f"skipped without one unless {REQUIRE_ENGINE}=1",
+    )
     config.addinivalue_line(
         "markers",
         f"{EVERY_PROVIDER}: runs for every CI provider; unmarked engine tests run for each "

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from .conftest import REPO_ROOT, run_cli
+from tests.helpers import REPO_ROOT, run_cli
 
 CORPUS = REPO_ROOT / "tests" / "check_corpus"
 

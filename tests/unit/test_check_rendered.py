@@ -9,8 +9,7 @@ from ruamel.yaml import YAML
 
 from imgscaffold.audit import check_path
 from imgscaffold.create import NewRepository
-
-from .conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 _QUESTIONS = YAML(typ="safe").load((REPO_ROOT / "copier.yml").read_text())
 

@@ -14,8 +14,7 @@ import pytest
 from imgscaffold.answers import AnswerLayers
 from imgscaffold.create import create_repository
 from imgscaffold.template import questions
-
-from .conftest import run_cli
+from tests.helpers import run_cli
 
 COMMANDS = ["new", "update", "status", "check"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_cli
+from tests.helpers import run_cli
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is needed")
 

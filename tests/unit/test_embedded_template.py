@@ -13,8 +13,7 @@ import pytest
 from imgscaffold.answers import AnswerLayers
 from imgscaffold.create import create_repository
 from imgscaffold.template import embedded_template
-
-from .conftest import REPO_ROOT
+from tests.helpers import REPO_ROOT
 
 ANSWERS = {"service_name": "orders", "registry": "localhost:5000", "service_port": 9090}
 

@@ -19,15 +19,14 @@ from imgscaffold.fleet import collect, run_all
 from imgscaffold.mirror import fetch_sources
 from imgscaffold.repository import MARKER_FILE
 from imgscaffold.update import Outcome, UpdateOptions, update_repository
-
-from .conftest import run_cli
-from .test_update_support import (
+from tests.helpers import (
     Template,
     commit_all,
     copy_repo,
     git,
     render,
     render_seeds,
+    run_cli,
     status_lines,
 )
 

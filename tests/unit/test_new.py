@@ -12,8 +12,7 @@ from ruamel.yaml import YAML
 
 from imgscaffold import __version__
 from imgscaffold.create import NewRepository
-
-from .conftest import run_cli
+from tests.helpers import REPO_ROOT, run_cli
 
 
 def _answers(repo: Path) -> dict[str, object]:
@@ -255,8 +254,6 @@ def test_help_explains_the_layers() -> None:
 
 def test_template_from_a_git_source_at_a_ref(tmp_path: Path) -> None:
     """--template/--vcs-ref render any copier source and record it for updates."""
-    from .conftest import REPO_ROOT
-
     clone = tmp_path / "tpl"
     subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(clone)], check=True)
     subprocess.run(["git", "-C", str(clone), "tag", "v9.9.9"], check=True)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
-from imgscaffold.create import NewRepository
+from imgscaffold.answers import AnswerLayers
+from imgscaffold.create import create_repository
 from imgscaffold.template import choices
 
 SPREAD = {
@@ -52,6 +60,16 @@ SCHEMAS = {
     ".gitlab-ci.yml": "vendor.gitlab-ci",
     "renovate.json": "vendor.renovate",
 }
+#: The files of one CI provider only: their schema applies to its variants alone.
+PROVIDER_FILES = {".github/workflows/*.yml": "github", ".gitlab-ci.yml": "gitlab"}
+SCHEMA_CASES = [
+    (variant, pattern, schema)
+    for variant in sorted(VARIANTS)
+    for pattern, schema in sorted(SCHEMAS.items())
+    if PROVIDER_FILES.get(pattern, VARIANTS[variant]["ci_provider"])
+    == VARIANTS[variant]["ci_provider"]
+]
+_SOURCED = re.compile(r"^\s*# shellcheck source=(\S+)", re.M)
 
 
 def tool(name: str) -> str:
@@ -80,16 +98,84 @@ def _shell_scripts(repo: Path) -> list[Path]:
     return scripts
 
 
-@pytest.fixture(scope="module", params=sorted(VARIANTS))
-def repo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from imgscaffold.answers import AnswerLayers
-    from imgscaffold.create import create_repository
+@dataclass
+class Renders:
+    """Each variant rendered once for the whole session, when a test first asks for it."""
 
-    dest = tmp_path_factory.mktemp("render") / request.param
-    result: NewRepository = create_repository(
-        dest, layers=AnswerLayers(cli=VARIANTS[request.param])
-    )
-    return result.path
+    root: Path
+    done: dict[str, Path] = field(default_factory=dict)
+
+    def get(self, variant: str) -> Path:
+        if variant not in self.done:
+            dest = self.root / variant
+            self.done[variant] = create_repository(
+                dest, layers=AnswerLayers(cli=VARIANTS[variant])
+            ).path
+        return self.done[variant]
+
+    def all(self) -> Iterator[Path]:
+        return (self.get(variant) for variant in sorted(VARIANTS))
+
+
+@pytest.fixture(scope="session")
+def renders(tmp_path_factory: pytest.TempPathFactory) -> Renders:
+    return Renders(tmp_path_factory.mktemp("render"))
+
+
+@pytest.fixture(params=sorted(VARIANTS))
+def repo(request: pytest.FixtureRequest, renders: Renders) -> Path:
+    return renders.get(request.param)
+
+
+def script_key(repo: Path, script: Path) -> str:
+    """What shellcheck's verdict on SCRIPT depends on: its path, its text and the files it
+    sources (followed with --external-sources), so equal keys get the same verdict."""
+    text = script.read_bytes()
+    digest = hashlib.sha256(script.relative_to(repo).as_posix().encode() + b"\0" + text)
+    for sourced in _SOURCED.findall(text.decode(errors="replace")):
+        path = repo / sourced
+        digest.update(b"\0" + sourced.encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def shellcheck_verdicts(renders: Renders) -> dict[str, str]:
+    """shellcheck's findings ("" when none) for every distinct script of every variant.
+
+    Most scripts render the same in many variants; each distinct one (with what it
+    sources) is checked once, in the first repository that has it.
+    """
+    batches: dict[Path, list[tuple[str, Path]]] = {}
+    seen: set[str] = set()
+    for repo in renders.all():
+        for script in _shell_scripts(repo):
+            key = script_key(repo, script)
+            if key not in seen:
+                seen.add(key)
+                batches.setdefault(repo, []).append((key, script))
+
+    def check(repo: Path, scripts: list[tuple[str, Path]]) -> dict[str, str]:
+        command = [tool("shellcheck"), "--external-sources", "--format=json1"]
+        done = subprocess.run(
+            [*command, *(str(path) for _, path in scripts)],
+            cwd=repo, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode in (0, 1), done.stderr
+        comments = json.loads(done.stdout or "{}").get("comments", [])
+        verdicts = {}
+        for key, path in scripts:
+            found = [c for c in comments if Path(c["file"]).resolve() == path.resolve()]
+            verdicts[key] = "\n".join(
+                f"{path.relative_to(repo)}:{c['line']}: SC{c['code']} {c['message']}" for c in found
+            )
+        return verdicts
+
+    verdicts: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for result in pool.map(lambda item: check(*item), batches.items()):
+            verdicts.update(result)
+    return verdicts
 
 
 def test_dockerfiles_pass_hadolint(repo: Path) -> None:
@@ -99,10 +185,11 @@ def test_dockerfiles_pass_hadolint(repo: Path) -> None:
         _run(tool("hadolint"), "--failure-threshold", "warning", str(dockerfile), cwd=repo)
 
 
-def test_shell_scripts_pass_shellcheck(repo: Path) -> None:
+def test_shell_scripts_pass_shellcheck(repo: Path, shellcheck_verdicts: dict[str, str]) -> None:
     scripts = _shell_scripts(repo)
     assert len(scripts) >= 5, scripts
-    _run(tool("shellcheck"), "--external-sources", *map(str, scripts), cwd=repo)
+    findings = [shellcheck_verdicts[script_key(repo, script)] for script in scripts]
+    assert not any(findings), "shellcheck --external-sources:\n" + "\n".join(filter(None, findings))
 
 
 def test_scripts_people_run_are_executable(repo: Path) -> None:
@@ -110,15 +197,48 @@ def test_scripts_people_run_are_executable(repo: Path) -> None:
         assert script.stat().st_mode & 0o111, f"{script} is not executable"
 
 
-@pytest.mark.parametrize(("pattern", "schema"), sorted(SCHEMAS.items()))
-def test_yaml_and_json_match_their_schema(repo: Path, pattern: str, schema: str) -> None:
-    files = sorted(repo.glob(pattern))
-    if pattern.startswith(".github") and not (repo / ".github").exists():
-        pytest.skip("not a GitHub Actions variant")
-    if pattern == ".gitlab-ci.yml" and not files:
-        pytest.skip("not a GitLab CI variant")
+@pytest.fixture(scope="session")
+def schema_verdicts(renders: Renders) -> dict[tuple[str, str], list[str]]:
+    """check-jsonschema's errors for each (variant, pattern) of SCHEMA_CASES: one run per
+    schema over every variant's files, as starting it costs more than checking a file."""
+    files: dict[str, dict[str, tuple[str, str]]] = {}
+    for variant, pattern, schema in SCHEMA_CASES:
+        for path in sorted(renders.get(variant).glob(pattern)):
+            files.setdefault(schema, {})[str(path)] = (variant, pattern)
+    verdicts: dict[tuple[str, str], list[str]] = {
+        (variant, pattern): [] for variant, pattern, _ in SCHEMA_CASES
+    }
+
+    def check(schema: str) -> None:
+        command = [tool("check-jsonschema"), "--builtin-schema", schema, "--output-format", "json"]
+        done = subprocess.run(
+            [*command, *files[schema]], capture_output=True, text=True, timeout=300, check=False
+        )
+        assert done.returncode in (0, 1), done.stderr
+        result = json.loads(done.stdout)
+        for error in result.get("errors", []) + result.get("parse_errors", []):
+            name = error.get("filename", "")
+            case = files[schema].get(name)
+            assert case is not None, f"check-jsonschema {schema}: {error}"
+            verdicts[case].append(f"{name}: {error.get('path', '')} {error.get('message', '')}")
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(check, files))
+    return verdicts
+
+
+@pytest.mark.parametrize(("variant", "pattern", "schema"), SCHEMA_CASES)
+def test_yaml_and_json_match_their_schema(
+    renders: Renders,
+    schema_verdicts: dict[tuple[str, str], list[str]],
+    variant: str,
+    pattern: str,
+    schema: str,
+) -> None:
+    files = sorted(renders.get(variant).glob(pattern))
     assert files, pattern
-    _run(tool("check-jsonschema"), "--builtin-schema", schema, *map(str, files), cwd=repo)
+    errors = schema_verdicts[(variant, pattern)]
+    assert not errors, f"check-jsonschema --builtin-schema {schema}:\n" + "\n".join(errors)
 
 
 def test_no_jinja_leftovers_or_blank_line_litter(repo: Path) -> None:
@@ -136,16 +256,12 @@ def test_no_jinja_leftovers_or_blank_line_litter(repo: Path) -> None:
 
 
 def test_answers_file_is_valid_yaml_json_roundtrip(repo: Path) -> None:
-    from ruamel.yaml import YAML
-
     answers = YAML(typ="safe").load((repo / ".copier-answers.yml").read_text())
     json.dumps(answers)
     assert answers["_src_path"]
 
 
 def test_json_yaml_python_and_javascript_parse(repo: Path) -> None:
-    from ruamel.yaml import YAML
-
     for path in sorted(repo.rglob("*")):
         if ".git" in path.parts or not path.is_file():
             continue

@@ -9,9 +9,7 @@ import pytest
 
 from imgscaffold.repository import FileChange
 from imgscaffold.status import RepositoryStatus, StatusReport, statuses
-
-from .conftest import run_cli
-from .test_update_support import Template, commit_all, copy_repo, git, render_seeds
+from tests.helpers import Template, commit_all, copy_repo, git, render_seeds, run_cli
 
 
 def _drifted(repo: Path) -> None:

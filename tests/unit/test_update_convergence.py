@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_cli
-from .test_update_support import git, real_template, render, status_lines, tree
+from tests.helpers import git, real_template, render, run_cli, status_lines, tree
 
 ANSWERS = {"service_name": "orders", "registry": "localhost:5000", "service_port": 9090}
 

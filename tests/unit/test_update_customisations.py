@@ -15,8 +15,7 @@ from ruamel.yaml import YAML
 
 from imgscaffold.repository import read_marker
 from imgscaffold.update import Outcome, UpdateOptions, UpdateResult, update_repositories
-
-from .test_update_support import (
+from tests.helpers import (
     Template,
     commit_all,
     copy_repo,

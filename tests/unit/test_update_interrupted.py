@@ -18,9 +18,7 @@ from pathlib import Path
 import pytest
 
 from imgscaffold.repository import read_marker
-
-from .conftest import run_cli
-from .test_update_support import commit_all, git, mini_template, render, status_lines, tree
+from tests.helpers import commit_all, git, mini_template, render, run_cli, status_lines, tree
 
 _STOPPING_GIT = """#!/bin/sh
 if [ "$1" = "apply" ]; then

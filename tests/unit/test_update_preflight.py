@@ -10,14 +10,13 @@ import pytest
 from imgscaffold.mirror import fetch_sources
 from imgscaffold.repository import read_marker
 from imgscaffold.update import Outcome, UpdateOptions, UpdateResult, update_repositories
-
-from .conftest import run_cli
-from .test_update_support import (
+from tests.helpers import (
     Template,
     commit_all,
     copy_repo,
     git,
     render_seeds,
+    run_cli,
     status_lines,
 )
 

@@ -22,9 +22,7 @@ from imgscaffold.create import create_repository
 from imgscaffold.mirror import fetch_sources
 from imgscaffold.status import repository_status
 from imgscaffold.template import embedded_template, release_ref
-
-from .conftest import REPO_ROOT
-from .test_update_support import git, tree
+from tests.helpers import REPO_ROOT, git, tree
 
 ANSWERS = {"service_name": "orders", "registry": "localhost:5000", "service_port": 9090}
 

@@ -1,8 +1,11 @@
-"""Template versions built on the fly, and generated repositories in known states.
+"""Helpers the test suites share: the command line, template versions, an image's facts.
 
-As copier's own tests do, each template is a temporary git repository with synthetic
-release tags. The update, fleet and status tests import these helpers; the builders
-remember what they built for the pytest session, so each template is built once.
+- `run_cli`: the real command line in a child process.
+- Template versions built on the fly and repositories rendered from them. As copier's own
+  tests do, each template is a temporary git repository with synthetic release tags; the
+  builders remember what they built for the pytest session, so each is built once.
+- `GOOD`: what `docker image inspect` gives for an image of the standard, and Dockerfiles
+  that build a good and a bad one; the unit rules and the engine test share them.
 """
 
 from __future__ import annotations
@@ -10,14 +13,35 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import copier
 import pytest
 
-from .conftest import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the real command line in a child process, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "imgscaffold", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+# Template versions and generated repositories.
 
 GIT_IDENTITY = ("-c", "user.name=Test", "-c", "user.email=test@example.com")
 
@@ -215,6 +239,53 @@ def status_lines(repo: Path) -> list[str]:
     return git(repo, "status", "--porcelain", "--untracked-files=all").splitlines()
 
 
-def test_templates_are_tagged_v1_and_v2(tmp_path_factory: pytest.TempPathFactory) -> None:
-    template = mini_template(tmp_path_factory)
-    assert git(template.path, "tag", "--list").split() == ["v1.0.0", "v2.0.0"]
+# An image of the standard, as `docker image inspect` shows it.
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+OCI = "org.opencontainers.image."
+# The shape `docker image inspect` gives for an image of the standard (trimmed).
+GOOD: dict[str, Any] = {
+    "Id": "sha256:" + "1" * 64,
+    "Config": {
+        "User": "10001:10001",
+        "Entrypoint": ["/usr/local/bin/docker-entrypoint.sh"],
+        "Cmd": ["python", "/app/server.py"],
+        "Volumes": {"/data": {}},
+        "Healthcheck": {
+            "Test": ["CMD", "/usr/local/bin/healthcheck"],
+            "Interval": 10000000000,
+            "Timeout": 3000000000,
+            "StartPeriod": 15000000000,
+            "Retries": 3,
+        },
+        "Labels": {
+            OCI + "created": "2026-11-28T01:00:00Z",
+            OCI + "revision": SHA,
+            OCI + "version": "1.2.3",
+            OCI + "source": "https://github.com/example/app",
+            OCI + "url": "https://github.com/example/app",
+            OCI + "title": "app",
+            OCI + "description": "An app.",
+            OCI + "licenses": "MIT",
+            OCI + "vendor": "Example",
+            OCI + "authors": "team@example.com",
+            OCI + "documentation": "https://github.com/example/app#readme",
+            OCI + "base.name": "docker.io/library/python:3.12.8-slim-bookworm",
+            OCI + "base.digest": "sha256:" + "2" * 64,
+        },
+    },
+}
+
+
+GOOD_DOCKERFILE = f"""FROM {{base}}
+RUN mkdir -p /data /usr/share/image-packages \\
+ && dpkg-query --show > /usr/share/image-packages/os.txt \\
+ && chown 10001:10001 /data
+USER 10001:10001
+VOLUME ["/data"]
+HEALTHCHECK --interval=5s --timeout=2s --start-period=5s --retries=2 CMD ["true"]
+ENTRYPOINT ["sleep"]
+CMD ["infinity"]
+LABEL {" ".join(f'{k}="{v}"' for k, v in GOOD["Config"]["Labels"].items())}
+"""
+BAD_DOCKERFILE = "FROM {base}\nCMD sleep infinity\n"
