@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import shutil
 import sys
 import tempfile
@@ -114,7 +115,9 @@ class Figures:
     dependencies_cached: str = "n/a"
     size_mb: float = 0.0
     size_over_base_mb: float = 0.0
-    first_answer: float = 0.0
+    first_answer: float | None = None
+    #: What the service last answered (a status or an error) when it never answered 200.
+    no_answer: str = ""
     healthy: float | None = None
     stop: float = 0.0
     stop_exit: int = -1
@@ -131,7 +134,13 @@ def cold_standin(bed: Testbed, key: str) -> Standin:
 
 
 def image_size(engine: Engine, reference: str) -> int:
-    return int(engine.docker("image", "inspect", "--format", "{{.Size}}", reference).stdout)
+    """The image's unpacked size: its layers' sizes as `docker history` gives them.
+
+    Not `docker image inspect`'s .Size, which on the containerd image store is the size of
+    the compressed blobs.
+    """
+    sizes = engine.docker("history", "--human=false", "--format", "{{.Size}}", reference)
+    return sum(int(size) for size in sizes.stdout.split())
 
 
 def change_source(repo: Path, stack: str) -> None:
@@ -159,8 +168,14 @@ def dependency_layers_cached(build_output: str, stack: str) -> str:
     }
     if not wanted:
         return "no dependency step found"
-    missed = [name for name, hit in wanted.items() if not hit]
-    return "yes" if not missed else f"NO: rebuilt {missed}"
+    missed = [short(name) for name, hit in wanted.items() if not hit]
+    return "yes" if not missed else f"NO: rebuilt {', '.join(missed)}"
+
+
+def short(step: str, width: int = 48) -> str:
+    """A BuildKit step name cut to WIDTH characters, whitespace runs made single."""
+    text = " ".join(step.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def time_to_serve(engine: Engine, image: str, port: int, health_path: str, out: Figures) -> None:
@@ -169,11 +184,17 @@ def time_to_serve(engine: Engine, image: str, port: int, health_path: str, out: 
     container = containers.start(engine, image, *containers.published(port))
     try:
         url = container.url(port, health_path)
-        while out.first_answer == 0.0 and time.monotonic() - started < READY_SECONDS:
+        while out.first_answer is None and time.monotonic() - started < READY_SECONDS:
             try:
-                if containers.get(url, timeout=2)[0] == 200:
-                    out.first_answer = time.monotonic() - started
-            except OSError:
+                status = containers.get(url, timeout=2)[0]
+            except OSError as error:
+                out.no_answer = type(error).__name__
+                time.sleep(0.05)
+                continue
+            if status == 200:
+                out.first_answer = time.monotonic() - started
+            else:
+                out.no_answer = f"HTTP {status}"
                 time.sleep(0.05)
         if container.inspect()["Config"].get("Healthcheck"):
             while time.monotonic() - started < READY_SECONDS:
@@ -234,7 +255,7 @@ def bench_hand_written(bed: Testbed, rendered: Pipeline, work: Path) -> Figures:
     (context / "Dockerfile").write_text(
         HAND_WRITTEN[stack].format(
             base=base.reference,
-            data_dir=answers["data_dir"],
+            data_dir=shlex.quote(str(answers["data_dir"])),
             port=answers["service_port"],
             artifact_url=url,
             artifact_file=url.rpartition("/")[2],
@@ -300,6 +321,12 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}x"
 
 
+def answered(figures: Figures) -> str:
+    if figures.first_answer is not None:
+        return f"{figures.first_answer:.1f}"
+    return f"none in {READY_SECONDS:.0f} s ({figures.no_answer or 'no answer'})"
+
+
 def seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}"
 
@@ -321,11 +348,16 @@ def print_table(stack: str, ours: Figures, theirs: Figures) -> None:
         ),
         (
             "size over the base, MB",
-            f"{ours.size_over_base_mb:.1f}",
-            f"{theirs.size_over_base_mb:.1f}",
+            f"{ours.size_over_base_mb:.2f}",
+            f"{theirs.size_over_base_mb:.2f}",
             ratio(ours.size_over_base_mb, theirs.size_over_base_mb),
         ),
-        timed("docker run -> first 200, s", ours.first_answer, theirs.first_answer),
+        (
+            "docker run -> first 200, s",
+            answered(ours),
+            answered(theirs),
+            ratio(ours.first_answer, theirs.first_answer),
+        ),
         ("docker run -> healthy, s", seconds(ours.healthy), seconds(theirs.healthy), ""),
         timed("docker stop, s", ours.stop, theirs.stop),
         ("exit code after docker stop", str(ours.stop_exit), str(theirs.stop_exit), ""),
