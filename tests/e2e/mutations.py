@@ -22,10 +22,15 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
+
+from tests.e2e.testbed import MIRROR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP = "{% if stack == 'python' %}app{% endif %}/server.py.jinja"
 DOCKER = "{% if stack != 'go' %}docker{% endif %}"
+# A host name a probe would look up if it needed the network: the test bed's Debian mirror.
+MIRROR_HOST = urlparse(MIRROR).hostname or "deb.debian.org"
 GO_APP = "{% if stack == 'go' %}app{% endif %}"
 GO_FINAL = ".partials/stacks/go/Dockerfile.final.jinja"
 
@@ -75,7 +80,7 @@ MUTATIONS = [
     Mutation("package-lists-not-kept", 8, "ci/build.sh.jinja",
              'copy_package_lists "$IMAGE" build/packages', ":", "row8_package_lists"),
     Mutation("probe-needs-network", 9, f"{DOCKER}/healthcheck.jinja", "set -eu\n",
-             "set -eu\ngetent hosts deb.debian.org >/dev/null || exit 1\n", "row9"),
+             f"set -eu\ngetent hosts {MIRROR_HOST} >/dev/null || exit 1\n", "row9"),
     Mutation("dirty-tree-accepted", 10, "ci/lib.sh.jinja",
              "_ct_status=$(git status --porcelain --untracked-files=normal) || return 1",
              "_ct_status=", "row10_build_refuses"),
