@@ -195,7 +195,6 @@ def new(
     answers come, weakest first, from the template's defaults, your git identity, the
     preset (--preset or $IMGSCAFFOLD_PRESET), --data-file and --data.
     """
-
     if list_questions:
         print_questions(question_defaults(dest))
         return
@@ -221,7 +220,6 @@ def new(
         canonical=canonical_source,
         init_git=not no_git,
     )
-
     print_new_summary(result)
 
 
@@ -331,7 +329,6 @@ def update(
     three-way merge; any conflict fails the command, is listed, and is never committed.
     Exit status: 0 when every repository is updated or already current, 1 otherwise.
     """
-
     repositories = collect(paths or [], from_file=from_file, scan=scan)
     options = UpdateOptions(
         vcs_ref=vcs_ref,
@@ -384,7 +381,6 @@ def status(
 
     For CI: exit status 0 when no repository fails a --fail-on condition, 1 otherwise.
     """
-
     gates = parse_gates(fail_on, drift=drift)
     repositories = collect(paths or [], from_file=from_file, scan=scan)
     with progress_display(len(repositories), "checking", describe_status, mode=progress) as advance:
@@ -480,7 +476,6 @@ def check(
     --image cannot use docker or read the registry, 74 when a file cannot be read or
     written.
     """
-
     threshold = Severity.threshold(fail_on)
     targets = list(paths or [])
     if from_file is not None:
@@ -541,7 +536,6 @@ def _is_usage_error(error: Exception) -> bool:
 
 def _interrupt(signum: int, frame: object) -> None:
     """SIGTERM ends a run as Ctrl-C does, so temporary folders are removed on the way out."""
-
     if not stop_asking():
         raise KeyboardInterrupt
 

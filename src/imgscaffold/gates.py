@@ -18,12 +18,12 @@ NOTHING = ("none", "never")
 def parse(text: str, choices: Sequence[str], option: str = "--fail-on") -> frozenset[str]:
     """The conditions TEXT names, each one of CHOICES; empty for `none`.
 
-    Names are case-insensitive; an empty list, an unknown name, or `none` beside a
-    condition is a UsageError that names the option and what it takes.
+    Names are case-insensitive; `none` beside conditions adds nothing to them. An empty
+    list or an unknown name is a UsageError that names the option and what it takes.
     """
     names = {name.strip().lower() for name in text.split(",") if name.strip()}
     unknown = names - {*choices, *NOTHING}
-    if unknown or not names or (names & set(NOTHING) and names - set(NOTHING)):
+    if unknown or not names:
         raise UsageError(
             f"{option} takes a comma-separated list of {', '.join(choices)} or none, got {text!r}"
         )

@@ -30,15 +30,14 @@ def call(
     *args: str,
     git_dir: Path | None = None,
     identity: tuple[str, str] | None = None,
-    env: dict[str, str] | None = None,
     timeout: float = TIMEOUT_S,
     check: bool = False,
     binary: bool = False,
 ) -> subprocess.CompletedProcess[Any]:
     """Run `git ARGS` in WHERE (or on the bare repository GIT_DIR), never prompting.
 
-    IDENTITY (name, email) commits as someone when git knows nobody; ENV is added to this
-    process's environment. With CHECK, a non-zero exit raises GitError.
+    IDENTITY (name, email) commits as someone when git knows nobody. With CHECK, a
+    non-zero exit raises GitError.
     """
     if shutil.which("git") is None:
         raise GitError("git is not installed; install git and try again")
@@ -50,6 +49,7 @@ def call(
         command += ["-c", f"user.name={name}", "-c", f"user.email={email}"]
     command += args
     place = _place(where, git_dir)
+    shown = " ".join(args)
     try:
         done = subprocess.run(
             command,
@@ -59,14 +59,14 @@ def call(
             timeout=timeout,
             check=False,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
         )
     except subprocess.TimeoutExpired:
-        raise GitError(f"git {_shown(args)}{place} took longer than {timeout:g} s") from None
+        raise GitError(f"git {shown}{place} took longer than {timeout:g} s") from None
     except OSError as error:
         raise GitError(f"cannot run git{place}: {error}") from None
     if check and done.returncode != 0:
-        raise GitError(f"git {_shown(args)} failed{place}: {last_line(done.stderr, done.stdout)}")
+        raise GitError(f"git {shown} failed{place}: {last_line(done.stderr, done.stdout)}")
     return done
 
 
@@ -176,7 +176,3 @@ def _place(where: Path | None, git_dir: Path | None) -> str:
     if git_dir is not None:
         return f" in {git_dir}"
     return f" in {where}" if where is not None else ""
-
-
-def _shown(args: tuple[str, ...]) -> str:
-    return " ".join(args)

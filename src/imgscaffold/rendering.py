@@ -2,9 +2,9 @@
 
 This is the only module that imports copier, and it does so on first use: copier and
 what it brings take about 0.6 s to import, which `imgscaffold --help` and `imgscaffold
-check` should not pay. It runs copier's copy and update with the
-settings imgscaffold always wants (quiet, no trust, answers validated by the template) and
-turns copier's many exceptions into ours in one place, worded by what the run was doing.
+check` should not pay. It runs copier's copy and update with the settings imgscaffold
+always wants (quiet, no trust, answers validated by the template) and turns copier's many
+exceptions into ours in one place, worded by what the run was doing.
 The answers file's facts (its name, the keys that say where the template came from) live
 here too, with the one function that rewrites them.
 """

@@ -163,9 +163,13 @@ def shellcheck_verdicts(renders: Renders) -> dict[str, str]:
         )  # fmt: skip
         assert done.returncode in (0, 1), done.stderr
         comments = json.loads(done.stdout or "{}").get("comments", [])
+        # shellcheck names a file as it was given, or a sourced one relative to REPO.
+        checked = {path.resolve() for _, path in scripts}
+        elsewhere = [c for c in comments if (repo / c["file"]).resolve() not in checked]
+        assert not elsewhere, f"shellcheck in {repo} about files not checked: {elsewhere}"
         verdicts = {}
         for key, path in scripts:
-            found = [c for c in comments if Path(c["file"]).resolve() == path.resolve()]
+            found = [c for c in comments if (repo / c["file"]).resolve() == path.resolve()]
             verdicts[key] = "\n".join(
                 f"{path.relative_to(repo)}:{c['line']}: SC{c['code']} {c['message']}" for c in found
             )
