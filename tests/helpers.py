@@ -1,6 +1,8 @@
 """Helpers the test suites share: the command line, template versions, an image's facts.
 
-- `run_cli`: the real command line in a child process.
+- `run_cli`: the real command line in a child process; `run_cli_in_process` the same entry
+  point with the same arguments in this process, for the many cases that only look at the
+  exit code and the output (a child costs the interpreter's start and every import again).
 - Template versions built on the fly and repositories rendered from them. As copier's own
   tests do, each template is a temporary git repository with synthetic release tags; the
   builders remember what they built for the pytest session, so each is built once.
@@ -10,8 +12,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -21,6 +26,8 @@ from typing import Any
 
 import copier
 import pytest
+
+from imgscaffold import cli
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,6 +45,26 @@ def run_cli(
         timeout=timeout,
         check=False,
         stdin=subprocess.DEVNULL,
+    )
+
+
+def run_cli_in_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """`imgscaffold ARGS` through the same `main` as the command, in this process: its exit
+    code, stdout and stderr as `run_cli` gives them. An error that `main` does not turn
+    into a line and an exit code escapes as the exception and fails the test."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    sigterm = signal.getsignal(signal.SIGTERM)
+    code: int = 0
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                cli.main(list(args))
+            except SystemExit as done:
+                code = done.code if isinstance(done.code, int) else int(done.code is not None)
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+    return subprocess.CompletedProcess(
+        ["imgscaffold", *args], code, stdout.getvalue(), stderr.getvalue()
     )
 
 

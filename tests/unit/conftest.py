@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,32 @@ import pytest
 from imgscaffold.answers import AnswerLayers
 from imgscaffold.create import NewRepository, create_repository
 from tests.helpers import mini_template
+from tests.unit import spread
+
+#: The spread of answers being rendered in the background, when the session checks it.
+PREPARED = pytest.StashKey[spread.Prepared]()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _spread_in_the_background(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Start rendering the spread with the first of these tests, when the session will
+    check it (after the engine tests, when a session runs both, so their timings are
+    not shared with it)."""
+    if any(item.path.name == "test_rendered_files.py" for item in request.session.items):
+        request.config.stash[PREPARED] = spread.start()
+    yield
+    prepared = request.config.stash.get(PREPARED, None)
+    if prepared is not None:
+        prepared.stop()
+
+
+@pytest.fixture(scope="session")
+def spread_rendered(request: pytest.FixtureRequest) -> tuple[spread.Renders, dict[str, str]]:
+    """Every variant of the spread and shellcheck's verdicts on its scripts."""
+    prepared = request.config.stash.get(PREPARED, None)
+    if prepared is None:
+        prepared = request.config.stash[PREPARED] = spread.start()
+    return prepared.wait()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 
 from imgscaffold import __version__
 from imgscaffold.create import NewRepository
-from tests.helpers import REPO_ROOT, run_cli
+from tests.helpers import REPO_ROOT, run_cli, run_cli_in_process
 
 
 def _answers(repo: Path) -> dict[str, object]:
@@ -177,8 +177,27 @@ BAD_ANSWERS = [
 ]
 
 
+#: Refusals that also go through a child process, as a user's shell starts the command.
+BAD_ANSWERS_IN_A_CHILD = [
+    ("service_name=orders;rm -rf /", "service_name"),
+    ("description=line\nbreak", "control characters"),
+    ("base_image=python:latest", "moving tag"),
+]
+
+
 @pytest.mark.parametrize(("assignment", "message"), BAD_ANSWERS)
 def test_invalid_answers_are_refused_and_nothing_written(
+    tmp_path: Path, assignment: str, message: str
+) -> None:
+    dest = tmp_path / "out"
+    done = run_cli_in_process("new", str(dest), "--defaults", "--data", assignment)
+    _assert_refused(done, message)
+    assert not dest.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("assignment", "message"), BAD_ANSWERS_IN_A_CHILD)
+def test_invalid_answers_are_refused_by_the_command(
     tmp_path: Path, assignment: str, message: str
 ) -> None:
     dest = tmp_path / "out"

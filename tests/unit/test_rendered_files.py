@@ -1,59 +1,20 @@
-"""Every rendered file passes its linter or schema, for a spread of answers."""
+"""Every rendered file passes its linter or schema, for a spread of answers (tests/unit/spread.py,
+rendered in the background from the start of the session)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
-import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
-from imgscaffold.answers import AnswerLayers
-from imgscaffold.create import create_repository
-from imgscaffold.template import choices
+from tests.unit.spread import VARIANTS, Renders, script_key, shell_scripts, tool
 
-SPREAD = {
-    "defaults": {},
-    "custom": {
-        "service_name": "a.b_c-d9",
-        "organisation": "Globex Corporation (EMEA)",
-        "registry": "localhost:5000",
-        "image_repository": "team/sub/a.b_c-d9",
-        "service_port": "9090",
-        "health_path": "/status/live",
-        "data_dir": "/var/lib/orders",
-        "license": "LicenseRef-Proprietary",
-        "description": "Keeps orders, (mostly) safe: 100% of them!",
-    },
-    # Real-world text that each file must quote for its own syntax.
-    "quoted": {
-        "service_name": "null",
-        "description": 'Bob\'s "orders" & $HOME \\ `x`; <b>*fast*</b> €-prices # Zoë',
-        "organisation": "Müller & Söhne GmbH",
-        "maintainer_name": "Zoë O'Brien",
-        "maintainer_email": "zoe.o'brien@example.com",
-        "registry": "[::1]:5000",
-        "repository_url": "git@github.com:platform/orders.git",
-        "health_path": "/health/ready?probe=docker&x='1'",
-        "data_dir": "/srv/my data",
-        "license": "apache-2.0 with llvm-exception",
-    },
-}
-VARIANTS = {
-    f"{name}-{stack}-{ci}": {**answers, "stack": stack, "ci_provider": ci}
-    for name, answers in SPREAD.items()
-    for stack in choices("stack")
-    for ci in choices("ci_provider")
-}
 SCHEMAS = {
     "compose.yaml": "vendor.compose-spec",
     ".github/workflows/*.yml": "vendor.github-workflows",
@@ -69,15 +30,6 @@ SCHEMA_CASES = [
     if PROVIDER_FILES.get(pattern, VARIANTS[variant]["ci_provider"])
     == VARIANTS[variant]["ci_provider"]
 ]
-_SOURCED = re.compile(r"^\s*# shellcheck source=(\S+)", re.M)
-
-
-def tool(name: str) -> str:
-    """A linter installed with the test extras (next to this Python) or on PATH."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
-    assert found, f"{name} is missing: install the test extras (pip install -e '.[test]')"
-    return found
 
 
 def _run(*command: str, cwd: Path) -> None:
@@ -85,41 +37,9 @@ def _run(*command: str, cwd: Path) -> None:
     assert done.returncode == 0, f"{' '.join(command)}\n{done.stdout}\n{done.stderr}"
 
 
-def _shell_scripts(repo: Path) -> list[Path]:
-    scripts = []
-    for path in sorted(repo.rglob("*")):
-        if ".git" in path.parts or not path.is_file():
-            continue
-        head = path.read_bytes()[:64]
-        if path.suffix == ".sh" or head.startswith(
-            (b"#!/bin/sh", b"#!/bin/bash", b"#!/usr/bin/env bash", b"#!/usr/bin/env sh")
-        ):
-            scripts.append(path)
-    return scripts
-
-
-@dataclass
-class Renders:
-    """Each variant rendered once for the whole session, when a test first asks for it."""
-
-    root: Path
-    done: dict[str, Path] = field(default_factory=dict)
-
-    def get(self, variant: str) -> Path:
-        if variant not in self.done:
-            dest = self.root / variant
-            self.done[variant] = create_repository(
-                dest, layers=AnswerLayers(cli=VARIANTS[variant])
-            ).path
-        return self.done[variant]
-
-    def all(self) -> Iterator[Path]:
-        return (self.get(variant) for variant in sorted(VARIANTS))
-
-
 @pytest.fixture(scope="session")
-def renders(tmp_path_factory: pytest.TempPathFactory) -> Renders:
-    return Renders(tmp_path_factory.mktemp("render"))
+def renders(spread_rendered: tuple[Renders, dict[str, str]]) -> Renders:
+    return spread_rendered[0]
 
 
 @pytest.fixture(params=sorted(VARIANTS))
@@ -127,59 +47,10 @@ def repo(request: pytest.FixtureRequest, renders: Renders) -> Path:
     return renders.get(request.param)
 
 
-def script_key(repo: Path, script: Path) -> str:
-    """What shellcheck's verdict on SCRIPT depends on: its path, its text and the files it
-    sources (followed with --external-sources), so equal keys get the same verdict."""
-    text = script.read_bytes()
-    digest = hashlib.sha256(script.relative_to(repo).as_posix().encode() + b"\0" + text)
-    for sourced in _SOURCED.findall(text.decode(errors="replace")):
-        path = repo / sourced
-        digest.update(b"\0" + sourced.encode() + b"\0")
-        digest.update(path.read_bytes() if path.is_file() else b"")
-    return digest.hexdigest()
-
-
 @pytest.fixture(scope="session")
-def shellcheck_verdicts(renders: Renders) -> dict[str, str]:
-    """shellcheck's findings ("" when none) for every distinct script of every variant.
-
-    Most scripts render the same in many variants; each distinct one (with what it
-    sources) is checked once, in the first repository that has it.
-    """
-    batches: dict[Path, list[tuple[str, Path]]] = {}
-    seen: set[str] = set()
-    for repo in renders.all():
-        for script in _shell_scripts(repo):
-            key = script_key(repo, script)
-            if key not in seen:
-                seen.add(key)
-                batches.setdefault(repo, []).append((key, script))
-
-    def check(repo: Path, scripts: list[tuple[str, Path]]) -> dict[str, str]:
-        command = [tool("shellcheck"), "--external-sources", "--format=json1"]
-        done = subprocess.run(
-            [*command, *(str(path) for _, path in scripts)],
-            cwd=repo, capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
-        assert done.returncode in (0, 1), done.stderr
-        comments = json.loads(done.stdout or "{}").get("comments", [])
-        # shellcheck names a file as it was given, or a sourced one relative to REPO.
-        checked = {path.resolve() for _, path in scripts}
-        elsewhere = [c for c in comments if (repo / c["file"]).resolve() not in checked]
-        assert not elsewhere, f"shellcheck in {repo} about files not checked: {elsewhere}"
-        verdicts = {}
-        for key, path in scripts:
-            found = [c for c in comments if (repo / c["file"]).resolve() == path.resolve()]
-            verdicts[key] = "\n".join(
-                f"{path.relative_to(repo)}:{c['line']}: SC{c['code']} {c['message']}" for c in found
-            )
-        return verdicts
-
-    verdicts: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        for result in pool.map(lambda item: check(*item), batches.items()):
-            verdicts.update(result)
-    return verdicts
+def shellcheck_verdicts(spread_rendered: tuple[Renders, dict[str, str]]) -> dict[str, str]:
+    """shellcheck's findings ("" when none) for every distinct script of the spread."""
+    return spread_rendered[1]
 
 
 def test_dockerfiles_pass_hadolint(repo: Path) -> None:
@@ -190,14 +61,14 @@ def test_dockerfiles_pass_hadolint(repo: Path) -> None:
 
 
 def test_shell_scripts_pass_shellcheck(repo: Path, shellcheck_verdicts: dict[str, str]) -> None:
-    scripts = _shell_scripts(repo)
+    scripts = shell_scripts(repo)
     assert len(scripts) >= 5, scripts
     findings = [shellcheck_verdicts[script_key(repo, script)] for script in scripts]
     assert not any(findings), "shellcheck --external-sources:\n" + "\n".join(filter(None, findings))
 
 
 def test_scripts_people_run_are_executable(repo: Path) -> None:
-    for script in _shell_scripts(repo):
+    for script in shell_scripts(repo):
         assert script.stat().st_mode & 0o111, f"{script} is not executable"
 
 
