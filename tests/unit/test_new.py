@@ -185,23 +185,23 @@ BAD_ANSWERS_IN_A_CHILD = [
 ]
 
 
-@pytest.mark.parametrize(("assignment", "message"), BAD_ANSWERS)
+#: In this process through `cli.main`, or in a child process as a user's shell starts it.
+RUNNERS = {"in-process": run_cli_in_process, "child": run_cli}
+
+
+@pytest.mark.parametrize(
+    ("runner", "assignment", "message"),
+    [("in-process", *case) for case in BAD_ANSWERS]
+    + [("child", *case) for case in BAD_ANSWERS_IN_A_CHILD],
+)
 def test_invalid_answers_are_refused_and_nothing_written(
-    tmp_path: Path, assignment: str, message: str
+    tmp_path: Path,
+    runner: str,
+    assignment: str,
+    message: str,
 ) -> None:
     dest = tmp_path / "out"
-    done = run_cli_in_process("new", str(dest), "--defaults", "--data", assignment)
-    _assert_refused(done, message)
-    assert not dest.exists()
-    assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.parametrize(("assignment", "message"), BAD_ANSWERS_IN_A_CHILD)
-def test_invalid_answers_are_refused_by_the_command(
-    tmp_path: Path, assignment: str, message: str
-) -> None:
-    dest = tmp_path / "out"
-    done = run_cli("new", str(dest), "--defaults", "--data", assignment)
+    done = RUNNERS[runner]("new", str(dest), "--defaults", "--data", assignment)
     _assert_refused(done, message)
     assert not dest.exists()
     assert list(tmp_path.iterdir()) == []
