@@ -26,22 +26,19 @@ from imgscaffold.check_report import render
 from imgscaffold.checks import Severity
 from imgscaffold.create import create_repository, question_defaults
 from imgscaffold.errors import Aborted, ImgscaffoldError, UsageError, from_os_error
-from imgscaffold.fleet import collect, listed_in
-from imgscaffold.questionnaire import stop_asking
-from imgscaffold.report import (
+from imgscaffold.fleet.printing import (
     describe_status,
     describe_update,
-    print_new_summary,
-    print_questions,
     print_status_report,
     print_update_report,
-    write_json,
-    write_report,
 )
-from imgscaffold.report import progress as progress_display
-from imgscaffold.status import parse_gates, statuses
+from imgscaffold.fleet.printing import progress as progress_display
+from imgscaffold.fleet.runner import collect, listed_in
+from imgscaffold.fleet.status import parse_gates, statuses
+from imgscaffold.fleet.update import UpdateOptions, update_repositories
+from imgscaffold.questionnaire import stop_asking
+from imgscaffold.report import print_new_summary, print_questions, write_json, write_report
 from imgscaffold.template import CANONICAL_SOURCE_ENV
-from imgscaffold.update import UpdateOptions, update_repositories
 
 app = typer.Typer(
     name="imgscaffold",

@@ -13,7 +13,7 @@ from imgscaffold import git, questionnaire, rendering
 from imgscaffold.answers import AnswerLayers, check_kinds, unknown_keys
 from imgscaffold.destination import check_destination, place, rendered_files
 from imgscaffold.errors import AnswerError, TemplateSourceError, UsageError
-from imgscaffold.repository import read_answers
+from imgscaffold.generated import read_answers
 from imgscaffold.template import (
     Expressions,
     Question,

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from imgscaffold.errors import InputFileError, UsageError
-from imgscaffold.fleet import collect, run_all
-from imgscaffold.mirror import fetch_sources
-from imgscaffold.repository import MARKER_FILE
-from imgscaffold.update import Outcome, UpdateOptions, update_repository
+from imgscaffold.fleet.mirror import fetch_sources
+from imgscaffold.fleet.runner import collect, run_all
+from imgscaffold.fleet.update import Outcome, UpdateOptions, update_repository
+from imgscaffold.generated import MARKER_FILE
 from tests.helpers import (
     Template,
     commit_all,

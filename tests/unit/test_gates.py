@@ -6,8 +6,8 @@ import pytest
 
 from imgscaffold.checks import Severity
 from imgscaffold.errors import UsageError
+from imgscaffold.fleet.status import parse_gates
 from imgscaffold.gates import parse
-from imgscaffold.status import parse_gates
 
 CHOICES = ("behind", "drift", "dirty")
 

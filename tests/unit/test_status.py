@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from imgscaffold.repository import FileChange
-from imgscaffold.status import RepositoryStatus, StatusReport, statuses
+from imgscaffold.fleet.status import RepositoryStatus, StatusReport, statuses
+from imgscaffold.generated import FileChange
 from tests.helpers import Template, commit_all, copy_repo, git, render_seeds, run_cli
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from imgscaffold.repository import read_marker
-from imgscaffold.update import Outcome, UpdateOptions, UpdateResult, update_repositories
+from imgscaffold.fleet.update import Outcome, UpdateOptions, UpdateResult, update_repositories
+from imgscaffold.generated import read_marker
 from tests.helpers import (
     Template,
     commit_all,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from imgscaffold.repository import read_marker
+from imgscaffold.generated import read_marker
 from tests.helpers import commit_all, git, mini_template, render, run_cli, status_lines, tree
 
 _STOPPING_GIT = """#!/bin/sh

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from imgscaffold.mirror import fetch_sources
-from imgscaffold.repository import read_marker
-from imgscaffold.update import Outcome, UpdateOptions, UpdateResult, update_repositories
+from imgscaffold.fleet.mirror import fetch_sources
+from imgscaffold.fleet.update import Outcome, UpdateOptions, UpdateResult, update_repositories
+from imgscaffold.generated import read_marker
 from tests.helpers import (
     Template,
     commit_all,

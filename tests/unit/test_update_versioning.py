@@ -19,8 +19,8 @@ import pytest
 from imgscaffold import __version__, versions
 from imgscaffold.answers import AnswerLayers
 from imgscaffold.create import create_repository
-from imgscaffold.mirror import fetch_sources
-from imgscaffold.status import repository_status
+from imgscaffold.fleet.mirror import fetch_sources
+from imgscaffold.fleet.status import repository_status
 from imgscaffold.template import embedded_template, release_ref
 from tests.helpers import REPO_ROOT, git, tree
 

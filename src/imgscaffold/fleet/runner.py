@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 
 from imgscaffold import __version__
 from imgscaffold.errors import InputFileError, UsageError
-from imgscaffold.mirror import fetch_sources
+from imgscaffold.fleet.mirror import fetch_sources
+from imgscaffold.generated import read_answers
 from imgscaffold.rendering import ANSWERS_FILE, SOURCE_KEY
-from imgscaffold.repository import read_answers
 
 R = TypeVar("R")
 

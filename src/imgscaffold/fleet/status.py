@@ -16,10 +16,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from imgscaffold import fleet, gates, rendering, repository, versions
+from imgscaffold import gates, generated, rendering, versions
 from imgscaffold.errors import AnswerError, ImgscaffoldError, RepositoryError, TemplateSourceError
-from imgscaffold.mirror import SharedTemplates, TemplateSource, export_tree
-from imgscaffold.repository import FileChange, GeneratedRepository
+from imgscaffold.fleet import runner
+from imgscaffold.fleet.mirror import SharedTemplates, TemplateSource, export_tree
+from imgscaffold.generated import FileChange, GeneratedRepository
 
 #: What `--fail-on` can name; errors (a repository that cannot be checked) always fail.
 GATES = ("behind", "drift", "dirty")
@@ -87,7 +88,7 @@ class StatusReport:
 
     def as_json(self, gates: Collection[str] = ()) -> dict[str, Any]:
         """The report as plain JSON data, for machines."""
-        data = fleet.report_json("status", [r.as_json() for r in self.results], self.interrupted)
+        data = runner.report_json("status", [r.as_json() for r in self.results], self.interrupted)
         data["fail_on"] = sorted(gates)
         data["failing"] = [r.path for r in self.failing(gates)]
         return data
@@ -103,7 +104,7 @@ def statuses(
 ) -> StatusReport:
     """The status of every repository in PATHS, JOBS at a time."""
     task = partial(repository_status, drift=drift, prereleases=prereleases)
-    results, interrupted = fleet.run_with_templates(
+    results, interrupted = runner.run_with_templates(
         task, paths, purpose="status", jobs=jobs, crashed=_crashed, on_done=on_done
     )
     return StatusReport(results, interrupted)
@@ -123,7 +124,7 @@ def repository_status(
         latest = source.latest(prereleases=prereleases)
         state = _position(source, repo.version, latest)
         behind = _releases_behind(source, repo.version, prereleases) if state == "behind" else 0
-        pending = repository.changes(repo.path)
+        pending = generated.changes(repo.path)
         note = _pending_update(repo.path)
         found: tuple[FileChange, ...] | None = None
         if drift:
@@ -179,8 +180,8 @@ def _releases_behind(source: TemplateSource, version: str, prereleases: bool) ->
 
 
 def _pending_update(path: Path) -> str:
-    marker = repository.read_marker(path)
-    if marker is None or not repository.changes(path):
+    marker = generated.read_marker(path)
+    if marker is None or not generated.changes(path):
         return ""
     if marker.get("state") == "conflicts":
         return f"the update to {marker.get('to')} has unresolved conflicts"

@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from imgscaffold import fleet, git, rendering, repository, versions
+from imgscaffold import generated, git, rendering, versions
 from imgscaffold.errors import (
     AnswerError,
     BranchExistsError,
@@ -28,13 +28,14 @@ from imgscaffold.errors import (
     UsageError,
     VersionError,
 )
-from imgscaffold.mirror import (
+from imgscaffold.fleet import runner
+from imgscaffold.fleet.mirror import (
     SharedTemplates,
     TemplateSource,
     process_cache,
 )
-from imgscaffold.repository import FileChange, GeneratedRepository
-from imgscaffold.status import render_as_recorded
+from imgscaffold.fleet.status import render_as_recorded
+from imgscaffold.generated import FileChange, GeneratedRepository
 
 #: The branch `--commit` uses; `{version}` becomes the template version updated to.
 DEFAULT_BRANCH = "imgscaffold/template-{version}"
@@ -136,7 +137,7 @@ class UpdateReport:
 
     def as_json(self) -> dict[str, Any]:
         """The report as plain JSON data, for machines."""
-        return fleet.report_json("update", [r.as_json() for r in self.results], self.interrupted)
+        return runner.report_json("update", [r.as_json() for r in self.results], self.interrupted)
 
 
 def update_repositories(
@@ -149,7 +150,7 @@ def update_repositories(
     """Update every repository in PATHS, JOBS at a time; one's failure never stops the others."""
     check_branch_name(options)
     task = partial(update_repository, options=options)
-    results, interrupted = fleet.run_with_templates(
+    results, interrupted = runner.run_with_templates(
         task, paths, purpose="update", jobs=jobs, crashed=_crashed, on_done=on_done
     )
     return UpdateReport(results, interrupted)
@@ -175,7 +176,7 @@ def update_repository(
     try:
         repo = GeneratedRepository.open(where)
         version = repo.version
-        repository.check_clean(where)
+        generated.check_clean(where)
         source = templates.source(repo.source)
         source.require_mirror()
         target = _target(source, options)
@@ -191,7 +192,7 @@ def update_repository(
         if versions.same(target, repo.version) and not options.data:
             return _timed(_current(path, repo.version, target), started)
         branch = options.branch_for(target) if options.committing else None
-        if branch is not None and repository.has_branch(where, branch):
+        if branch is not None and generated.has_branch(where, branch):
             raise BranchExistsError(
                 f"branch {branch} exists in {path}; delete it or pass another --branch"
             )
@@ -254,22 +255,22 @@ def _apply(
         "from": repo.version,
         "to": target,
         "head": git.head(where),
-        "original_branch": repository.current_branch(where),
+        "original_branch": generated.current_branch(where),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    repository.write_marker(where, record)
+    generated.write_marker(where, record)
     try:
         _run_copier(where, target, options.data, source, templates)
     except ImgscaffoldError:
-        if not repository.changes(where):
-            repository.clear_marker(where)
+        if not generated.changes(where):
+            generated.clear_marker(where)
         raise
     rendering.record_source(where / rendering.ANSWERS_FILE, repo.source)
-    conflicts = _marked_conflicts(where, repository.changes(where))
-    conflicts += _kept_local_edits(repo, source, target, repository.changes(where))
-    changed = tuple(repository.changes(where))
+    conflicts = _marked_conflicts(where, generated.changes(where))
+    conflicts += _kept_local_edits(repo, source, target, generated.changes(where))
+    changed = tuple(generated.changes(where))
     if conflicts:
-        repository.write_marker(where, {**record, "state": "conflicts"})
+        generated.write_marker(where, {**record, "state": "conflicts"})
         return UpdateResult(
             path,
             Outcome.CONFLICT,
@@ -282,16 +283,16 @@ def _apply(
                 f"{len(conflicts)} conflict(s) in the update to {target}; nothing was "
                 "committed: resolve them and commit, or discard the update"
             ),
-            recovery=tuple(repository.recovery_commands(where)),
+            recovery=tuple(generated.recovery_commands(where)),
         )
     if not changed:
-        repository.clear_marker(where)
+        generated.clear_marker(where)
         return _current(path, repo.version, target)
     commit = None
     if branch is not None:
-        repository.write_marker(where, {**record, "state": "committing", "branch": branch})
+        generated.write_marker(where, {**record, "state": "committing", "branch": branch})
         commit = _commit(repo, branch, repo.version, target, changed)
-    repository.clear_marker(where)
+    generated.clear_marker(where)
     return UpdateResult(
         path,
         Outcome.UPDATED,
@@ -326,7 +327,7 @@ def _run_copier(
 def _marked_conflicts(where: Path, changed: list[FileChange]) -> list[Conflict]:
     found: dict[str, Conflict] = {}
     same_lines = "both the template and this repository changed the same lines"
-    for name in repository.unmerged(where):
+    for name in generated.unmerged(where):
         found[name] = Conflict(name, same_lines, markers=True)
     for change in changed:
         if change.path.endswith(".rej") and not change.tracked:
@@ -410,11 +411,11 @@ def _failure(
     recovery: tuple[str, ...] = ()
     where = Path(path)
     try:
-        marker = repository.read_marker(where) if where.is_dir() else None
+        marker = generated.read_marker(where) if where.is_dir() else None
     except ImgscaffoldError:
         marker = None
     if marker is not None:
-        recovery = tuple(repository.recovery_commands(where, marker))
+        recovery = tuple(generated.recovery_commands(where, marker))
     return UpdateResult(
         path,
         Outcome.FAILED,
@@ -439,7 +440,7 @@ def _crashed(path: str, why: str) -> UpdateResult:
         Outcome.FAILED,
         problem="crashed",
         message=f"the update of {path} stopped: {why}",
-        recovery=tuple(repository.recovery_commands(where)),
+        recovery=tuple(generated.recovery_commands(where)),
     )
 
 

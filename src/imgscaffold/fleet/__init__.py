@@ -1,0 +1,1 @@
+"""Many generated repositories at once: updating them, and where each one stands."""
