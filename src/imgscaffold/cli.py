@@ -21,9 +21,9 @@ from imgscaffold.answers import (
     load_answers_file,
     parse_assignments,
 )
-from imgscaffold.audit import check_image, check_paths
-from imgscaffold.check_report import render
-from imgscaffold.checks import Severity
+from imgscaffold.check.reports import render
+from imgscaffold.check.rule import Severity
+from imgscaffold.check.runner import check_image, check_paths
 from imgscaffold.create import create_repository, question_defaults
 from imgscaffold.errors import Aborted, ImgscaffoldError, UsageError, from_os_error
 from imgscaffold.fleet import collect, listed_in

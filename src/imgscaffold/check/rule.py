@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 from imgscaffold import gates
 
 if TYPE_CHECKING:
-    from imgscaffold.checks.repository import Repository
+    from imgscaffold.check.repository import Repository
 
 __all__ = ["GUIDE_URL", "OCI_LABEL_KEYS", "SLUGS", "Finding", "Rule", "Severity"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import shlex
 
-from imgscaffold.checks.repository import Repository
-from imgscaffold.checks.rule import OCI_LABEL_KEYS, Finding, Rule, Severity
-from imgscaffold.dockerfile import Dockerfile, Instruction, Stage, substitute
+from imgscaffold.check.repository import Repository
+from imgscaffold.check.rule import OCI_LABEL_KEYS, Finding, Rule, Severity
+from imgscaffold.check.syntax import Dockerfile, Instruction, Stage, substitute
 
 __all__ = ["RULES", "runtime_commands", "shell_free"]
 

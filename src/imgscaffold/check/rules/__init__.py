@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 
-from imgscaffold.checks import ci, compose, dockerfile, image, scripts, supply_chain
-from imgscaffold.checks.repository import Repository, load_repository
-from imgscaffold.checks.rule import GUIDE_URL, SLUGS, Finding, Rule, Severity
+from imgscaffold.check.repository import Repository, load_repository
+from imgscaffold.check.rule import GUIDE_URL, SLUGS, Finding, Rule, Severity
+from imgscaffold.check.rules import ci, compose, dockerfile, image, scripts, supply_chain
 
 __all__ = [
     "GUIDE_URL",

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from imgscaffold.checks.image import ImageRule
-from imgscaffold.checks.rule import Finding, Severity
+from imgscaffold.check.rule import Finding, Severity
+from imgscaffold.check.rules.image import ImageRule
 
 __all__ = [
     "CYCLONEDX",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from imgscaffold.checks.repository import Repository
-from imgscaffold.checks.rule import Finding, Rule, Severity
+from imgscaffold.check.repository import Repository
+from imgscaffold.check.rule import Finding, Rule, Severity
 
 __all__ = ["RULES"]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from imgscaffold.checks.rule import OCI_LABEL_KEYS, Finding, Rule, Severity
+from imgscaffold.check.rule import OCI_LABEL_KEYS, Finding, Rule, Severity
 
 __all__ = ["PACKAGE_LIST_DIR", "RULES", "ImageFacts", "ImageRule"]
 

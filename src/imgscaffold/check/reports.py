@@ -11,8 +11,9 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from imgscaffold import __version__
-from imgscaffold.audit import Report
-from imgscaffold.checks import GUIDE_URL, Finding, Severity, catalogue
+from imgscaffold.check.rule import GUIDE_URL, Finding, Severity
+from imgscaffold.check.rules import catalogue
+from imgscaffold.check.runner import Report
 
 __all__ = ["FORMATS", "RuleSummary", "render", "rule_summary"]
 

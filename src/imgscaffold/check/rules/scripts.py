@@ -5,10 +5,10 @@ from __future__ import annotations
 import posixpath
 import re
 
-from imgscaffold.checks.dockerfile import runtime_commands, runtime_download
-from imgscaffold.checks.repository import Repository
-from imgscaffold.checks.rule import Finding, Rule, Severity
-from imgscaffold.dockerfile import Dockerfile
+from imgscaffold.check.repository import Repository
+from imgscaffold.check.rule import Finding, Rule, Severity
+from imgscaffold.check.rules.dockerfile import runtime_commands, runtime_download
+from imgscaffold.check.syntax import Dockerfile
 
 __all__ = ["RULES", "entrypoint_scripts"]
 

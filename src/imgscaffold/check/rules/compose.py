@@ -7,8 +7,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from imgscaffold.checks.repository import Repository
-from imgscaffold.checks.rule import Finding, Rule, Severity
+from imgscaffold.check.repository import Repository
+from imgscaffold.check.rule import Finding, Rule, Severity
 
 __all__ = ["RULES"]
 
