@@ -19,9 +19,9 @@ from typing import Any, ClassVar
 import pytest
 
 from imgscaffold.check import runner
+from imgscaffold.check.rules import SUPPLY_CHAIN_RULES as RULES
 from imgscaffold.check.rules.image import ImageFacts
 from imgscaffold.check.rules.supply_chain import (
-    RULES,
     BaseFacts,
     SupplyChainFacts,
     is_release_tag,

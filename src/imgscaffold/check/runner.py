@@ -16,10 +16,8 @@ from typing import Any
 from imgscaffold import engine
 from imgscaffold.check.repository import Repository, load_repository
 from imgscaffold.check.rule import Finding, Rule, Severity
-from imgscaffold.check.rules import RULES
+from imgscaffold.check.rules import IMAGE_RULES, RULES, SUPPLY_CHAIN_RULES
 from imgscaffold.check.rules.image import PACKAGE_LIST_DIR, ImageFacts
-from imgscaffold.check.rules.image import RULES as IMAGE_RULES
-from imgscaffold.check.rules.supply_chain import RULES as SUPPLY_CHAIN_RULES
 from imgscaffold.check.rules.supply_chain import BaseFacts, SupplyChainFacts
 from imgscaffold.errors import CheckConfigError, RegistryError, UsageError
 from imgscaffold.registry import ImageReference, Manifest, RegistryClient

@@ -7,8 +7,6 @@ import re
 from imgscaffold.check.repository import Repository
 from imgscaffold.check.rule import Finding, Rule, Severity
 
-__all__ = ["RULES"]
-
 _COMMIT = re.compile(
     r"GITHUB_SHA|github\.sha|CI_COMMIT_(SHORT_)?SHA|GIT_COMMIT|BUILD_SOURCEVERSION|CIRCLE_SHA1|"
     r"DRONE_COMMIT|BITBUCKET_COMMIT|BUILDKITE_COMMIT|COMMIT_SHA|SHORT_SHA|git rev-parse|type=sha"
@@ -169,12 +167,3 @@ class ContainerTests(CiRule):
         return [
             self.finding("no CI step runs or tests the built container", repo.ci_files[0], None)
         ]
-
-
-RULES: list[Rule] = [
-    AutomatedBuilds(),
-    UniqueTag(),
-    LatestOnlyOnRelease(),
-    CleanTree(),
-    ContainerTests(),
-]

@@ -10,8 +10,6 @@ from ruamel.yaml.error import YAMLError
 from imgscaffold.check.repository import Repository
 from imgscaffold.check.rule import Finding, Rule, Severity
 
-__all__ = ["RULES"]
-
 
 def _services(repo: Repository) -> list[tuple[str, str, dict[str, Any], int | None]]:
     found = []
@@ -111,6 +109,3 @@ class NamedVolume(Rule):
                         self.finding(f"service {name} mounts the host folder {source}", path, line)
                     )
         return found
-
-
-RULES: list[Rule] = [OneServicePerImage(), NamedVolume()]

@@ -7,10 +7,11 @@ import re
 
 from imgscaffold.check.repository import Repository
 from imgscaffold.check.rule import Finding, Rule, Severity
-from imgscaffold.check.rules.dockerfile import runtime_commands, runtime_download
+from imgscaffold.check.rules.dockerfile import runtime_commands
+from imgscaffold.check.rules.no_runtime_downloads import runtime_download
 from imgscaffold.check.syntax import Dockerfile
 
-__all__ = ["RULES", "entrypoint_scripts"]
+__all__ = ["entrypoint_scripts"]
 
 _PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 _SHEBANG_SHELL = re.compile(r"^#!\s*\S*(/|env\s+)(ba|da|z|k)?sh\b")
@@ -144,6 +145,3 @@ class LocalBuildNeverPushes(Rule):
                 ):
                     found.append(self.finding("the local build pushes an image", path, number))
         return found
-
-
-RULES: list[Rule] = [ScriptNoDownloads(), ScriptExecs(), LocalBuildNeverPushes()]
