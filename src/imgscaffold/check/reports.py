@@ -93,8 +93,9 @@ def _text(reports: Sequence[Report], fail_on: Severity) -> str:
         counts = _counts(report)
         verdict = "FAIL" if report.failed(fail_on) else "ok"
         lines.append(
-            f"{verdict}: {counts['error']} error(s), {counts['warning']} warning(s), "
-            f"{counts['info']} info, {counts['ignored']} ignored; "
+            f"{verdict}: "
+            f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info, "
+            f"{counts['ignored']} ignored; "
             f"{len(report.ran)} rules ran, {len(report.skipped)} skipped; hadolint: "
             f"{report.hadolint}"
         )
@@ -225,8 +226,9 @@ def _markdown(reports: Sequence[Report], fail_on: Severity) -> str:
         out += [
             f"## {_md(report.target)}",
             "",
-            f"{verdict} at `--fail-on {fail_on}`: {counts['error']} error(s), "
-            f"{counts['warning']} warning(s), {counts['info']} info, {counts['ignored']} ignored.",
+            f"{verdict} at `--fail-on {fail_on}`: "
+            f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info, "
+            f"{counts['ignored']} ignored.",
             "",
         ]
         if report.findings:

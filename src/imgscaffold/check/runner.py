@@ -105,8 +105,8 @@ def load_ignores(root: Path) -> list[Ignore]:
         reason = entry.get("reason")
         if not isinstance(reason, str) or not reason.strip():
             raise CheckConfigError(
-                f"{path}: ignore entry {number} ({entry['rule']}) needs a reason: say why it does "
-                f"not apply"
+                f"{path}: ignore entry {number} ({entry['rule']}) needs a reason: "
+                "say why it does not apply"
             )
         where = entry.get("path")
         if where is not None and not isinstance(where, str):

@@ -51,8 +51,8 @@ _FAMILIES = {
     "image": (
         "Image",
         4,
-        "A built image, from `docker image inspect`, and what its registry holds beside "
-        "it: signature, SBOM, provenance (imgscaffold check --image).",
+        "A built image, from `docker image inspect`, and what its registry holds beside it: "
+        "signature, SBOM, provenance (imgscaffold check --image).",
     ),
 }
 

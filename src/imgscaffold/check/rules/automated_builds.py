@@ -19,9 +19,8 @@ class BuildGuard(DockerfileRule):
     row = 15
     severity = Severity.INFO
     fix = (
-        "Declare ARG never_build_manually (no default) and fail early: RUN [ -n "
-        '"${never_build_manually}" '
-        '] || { echo "use ./local_build.sh" >&2; exit 1; }'
+        "Declare ARG never_build_manually (no default) and fail early: "
+        'RUN [ -n "${never_build_manually}" ] || { echo "use ./local_build.sh" >&2; exit 1; }'
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:

@@ -48,8 +48,8 @@ class OneServicePerImage(Rule):
     family = "compose"
     severity = Severity.WARNING
     fix = (
-        "Give each process its own image (or its own build target); dependencies run as separate "
-        "services."
+        "Give each process its own image (or its own build target); "
+        "dependencies run as separate services."
     )
 
     def findings(self, repo: Repository) -> list[Finding] | None:
@@ -82,9 +82,8 @@ class NamedVolume(Rule):
     family = "compose"
     severity = Severity.INFO
     fix = (
-        "Map a named volume (volumes: [data:/data]) rather than a host folder, so the data "
-        "outlives "
-        "the container and stays portable."
+        "Map a named volume (volumes: [data:/data]) rather than a host folder, "
+        "so the data outlives the container and stays portable."
     )
 
     def findings(self, repo: Repository) -> list[Finding] | None:

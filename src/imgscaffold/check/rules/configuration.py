@@ -21,9 +21,8 @@ class NoEnvFiles(DockerfileRule):
     row = 3
     severity = Severity.ERROR
     fix = (
-        "Pass settings as environment variables at run time (secrets as *_FILE paths to mounted "
-        "files); "
-        "exclude **/.env in .dockerignore."
+        "Pass settings as environment variables at run time "
+        "(secrets as *_FILE paths to mounted files); exclude **/.env in .dockerignore."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
@@ -60,9 +59,8 @@ class NoBakedSecrets(DockerfileRule):
     row = 3
     severity = Severity.ERROR
     fix = (
-        "Read secrets at run time from a mounted file (VAR_FILE) or the environment; use RUN "
-        "--mount=type=secret "
-        "at build time."
+        "Read secrets at run time from a mounted file (VAR_FILE) or the environment; "
+        "use RUN --mount=type=secret at build time."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:

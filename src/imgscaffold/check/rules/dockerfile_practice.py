@@ -12,8 +12,8 @@ from imgscaffold.check.syntax import Dockerfile, substitute
 __all__ = ["BuildToolsOutOfFinalStage", "Dockerignore", "ExecForm", "NonRootUser", "Parses"]
 
 _COMPILERS = re.compile(
-    r"\b(build-essential|gcc|g\+\+|clang|make|cmake|go build|cargo build|mvn|gradle|javac|"
-    r"rustc|dotnet (build|publish))\b"
+    r"\b(build-essential|gcc|g\+\+|clang|make|cmake|go build|cargo build|mvn|gradle|javac|rustc|"
+    r"dotnet (build|publish))\b"
 )
 
 
@@ -43,9 +43,8 @@ class ExecForm(DockerfileRule):
     row = 1
     severity = Severity.WARNING
     fix = (
-        'Write ENTRYPOINT ["/path/to/program", "arg"]: in shell form /bin/sh is PID 1 and the '
-        "service "
-        "never sees SIGTERM."
+        'Write ENTRYPOINT ["/path/to/program", "arg"]: '
+        "in shell form /bin/sh is PID 1 and the service never sees SIGTERM."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
@@ -82,9 +81,8 @@ class NonRootUser(DockerfileRule):
                 self.at(
                     dockerfile,
                     user.line,
-                    f"USER {user.value} is a name: Kubernetes' runAsNonRoot can only verify a "
-                    f"numeric "
-                    f"uid",
+                    f"USER {user.value} is a name: "
+                    "Kubernetes' runAsNonRoot can only verify a numeric uid",
                 )
             ]
         return []
@@ -97,9 +95,8 @@ class Dockerignore(DockerfileRule):
     row = 1
     severity = Severity.WARNING
     fix = (
-        "Add a .dockerignore next to the build context; start with `*` and re-include what the "
-        "Dockerfile "
-        "copies."
+        "Add a .dockerignore next to the build context; "
+        "start with `*` and re-include what the Dockerfile copies."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
@@ -117,8 +114,8 @@ class BuildToolsOutOfFinalStage(DockerfileRule):
     row = 1
     severity = Severity.WARNING
     fix = (
-        "Compile or build in an earlier stage (FROM ... AS build) and COPY --from=build only the "
-        "result."
+        "Compile or build in an earlier stage (FROM ... AS build) "
+        "and COPY --from=build only the result."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:

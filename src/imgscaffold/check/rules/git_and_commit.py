@@ -18,8 +18,8 @@ class GitExcluded(DockerfileRule):
     severity = Severity.ERROR
     requires = frozenset({"IMG201"})
     fix = (
-        "Add .git to .dockerignore (or start it with `*`): the history has no place in a layer and "
-        "busts the cache."
+        "Add .git to .dockerignore (or start it with `*`): "
+        "the history has no place in a layer and busts the cache."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:

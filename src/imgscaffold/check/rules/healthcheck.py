@@ -62,9 +62,10 @@ class HealthcheckOptions(DockerfileRule):
     severity = Severity.INFO
     requires = frozenset({"IMG012"})
     fix = (
-        "Give --interval, --timeout, --start-period and --retries explicitly; the defaults (30s, "
-        "30s, 0s, 3) suit few services. With Docker Engine 25 or newer, --start-interval=1s "
-        "also makes a starting container healthy within about a second."
+        "Give --interval, --timeout, --start-period and --retries explicitly; "
+        "the defaults (30s, 30s, 0s, 3) suit few services. "
+        "With Docker Engine 25 or newer, "
+        "--start-interval=1s also makes a starting container healthy within about a second."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
@@ -87,8 +88,7 @@ class ProbeRunnable(DockerfileRule):
     requires = frozenset({"IMG012"})
     fix = (
         "In an image without a shell, write the probe in exec form and ship the program it runs "
-        "(e.g. "
-        "the service binary with a health subcommand)."
+        "(e.g. the service binary with a health subcommand)."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:

@@ -104,9 +104,8 @@ class ImageBaseLabels(ImageRule):
     row = 8
     severity = Severity.WARNING
     fix = (
-        "Pass the base image's name and digest as build arguments into "
-        "org.opencontainers.image.base.name "
-        "and .base.digest."
+        "Pass the base image's name and digest as build arguments "
+        "into org.opencontainers.image.base.name and .base.digest."
     )
 
     def check_image(self, facts: ImageFacts) -> list[Finding]:
@@ -142,8 +141,7 @@ class ImageCommit(ImageRule):
     severity = Severity.ERROR
     fix = (
         "Pass the full commit SHA (git rev-parse HEAD) and the repository URL into the revision "
-        "and "
-        "source labels."
+        "and source labels."
     )
 
     def check_image(self, facts: ImageFacts) -> list[Finding]:

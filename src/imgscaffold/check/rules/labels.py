@@ -31,8 +31,8 @@ class OciLabels(DockerfileRule):
     row = 11
     severity = Severity.WARNING
     fix = (
-        "Add one LABEL block with org.opencontainers.image.* keys, their values from build "
-        "arguments."
+        "Add one LABEL block with org.opencontainers.image.* keys, "
+        "their values from build arguments."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
@@ -53,9 +53,8 @@ class LabelsFromArgs(DockerfileRule):
     severity = Severity.WARNING
     requires = frozenset({"IMG011"})
     fix = (
-        "Declare ARG BUILD_DATE, VCS_REF and VERSION and write LABEL "
-        'org.opencontainers.image.created="${BUILD_DATE}" '
-        "etc."
+        "Declare ARG BUILD_DATE, VCS_REF and VERSION "
+        'and write LABEL org.opencontainers.image.created="${BUILD_DATE}" etc.'
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
@@ -92,9 +91,8 @@ class LabelsLate(DockerfileRule):
                         self.at(
                             dockerfile,
                             i.line,
-                            f"per-build labels before the {later[0].keyword} on line "
-                            f"{later[0].line} "
-                            f"bust its cache",
+                            "per-build labels "
+                            f"before the {later[0].keyword} on line {later[0].line} bust its cache",
                         )
                     ]
         return []

@@ -29,8 +29,7 @@ class NoLogFiles(DockerfileRule):
     severity = Severity.WARNING
     fix = (
         "Log to stdout/stderr (or link the log file to /dev/stdout, /dev/stderr) so `docker logs` "
-        "and "
-        "the platform see it."
+        "and the platform see it."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:

@@ -14,8 +14,8 @@ __all__ = ["NoRuntimeDownloads", "VerifiedBuildDownloads", "runtime_download"]
 _DOWNLOADERS = re.compile(r"\b(curl|wget)\b")
 _INSTALLERS = re.compile(
     r"\b(pip3?|uv pip|npm|yarn|pnpm|gem|composer|go (get|install)) (install|add|ci|update)\b|"
-    r"\b(apt-get|apt|apk|yum|dnf|zypper|microdnf) (install|add|update|upgrade)\b|\bgit "
-    r"(clone|pull|fetch)\b"
+    r"\b(apt-get|apt|apk|yum|dnf|zypper|microdnf) (install|add|update|upgrade)\b|"
+    r"\bgit (clone|pull|fetch)\b"
 )
 _PIPE_TO_SHELL = re.compile(r"\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(ba|z|da)?sh\b")
 _LOCALHOST = re.compile(r"(localhost|127\.0\.0\.1|\[::1\]|0\.0\.0\.0)")
@@ -28,9 +28,8 @@ class NoRuntimeDownloads(DockerfileRule):
     row = 9
     severity = Severity.ERROR
     fix = (
-        "Install and download at build time (pinned, verified); the container must start with "
-        "--network "
-        "none."
+        "Install and download at build time (pinned, verified); "
+        "the container must start with --network none."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
@@ -65,8 +64,7 @@ class VerifiedBuildDownloads(DockerfileRule):
     severity = Severity.ERROR
     fix = (
         "Use ADD --checksum=sha256:..., or download to a file and check it with sha256sum -c "
-        "before "
-        "use; never pipe a download into a shell."
+        "before use; never pipe a download into a shell."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
@@ -83,9 +81,8 @@ class VerifiedBuildDownloads(DockerfileRule):
                     _DOWNLOADERS.search(i.command)
                     and re.search(r"https?://", i.command)
                     and not re.search(
-                        r"sha(256|512)sum|--checksum|gpg --verify|cosign "
-                        r"verify|--require-hashes|echo "
-                        r"\S+ +\S+ *\| *sha",
+                        r"sha(256|512)sum|--checksum|gpg --verify|cosign verify|--require-hashes|"
+                        r"echo \S+ +\S+ *\| *sha",
                         i.command,
                     )
                 ):

@@ -22,9 +22,8 @@ class OneImageForAllEnvironments(DockerfileRule):
     row = 4
     severity = Severity.ERROR
     fix = (
-        "Build one image and configure it per environment at run time (environment variables, "
-        "mounted "
-        "config)."
+        "Build one image and configure it per environment at run time "
+        "(environment variables, mounted config)."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:

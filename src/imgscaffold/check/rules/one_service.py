@@ -24,9 +24,9 @@ class OneService(DockerfileRule):
     row = 2
     severity = Severity.ERROR
     fix = (
-        "Run one service per image; split the others into their own images (compose or Kubernetes "
-        "runs "
-        "them side by side). tini or dumb-init as a reaper is fine."
+        "Run one service per image; "
+        "split the others into their own images (compose or Kubernetes runs them side by side). "
+        "tini or dumb-init as a reaper is fine."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:

@@ -31,9 +31,8 @@ class PinnedBase(DockerfileRule):
     row = 8
     severity = Severity.ERROR
     fix = (
-        "Name a full version tag (python:3.12.8-slim-bookworm) and ideally a digest; let Renovate "
-        "propose "
-        "updates."
+        "Name a full version tag (python:3.12.8-slim-bookworm) and ideally a digest; "
+        "let Renovate propose updates."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
@@ -75,9 +74,8 @@ class BaseFromArg(DockerfileRule):
     row = 8
     severity = Severity.INFO
     fix = (
-        "Write ARG BASE_IMAGE=<image:version> before the first FROM and FROM ${BASE_IMAGE}, so CI "
-        "can "
-        "pin it by digest."
+        "Write ARG BASE_IMAGE=<image:version> before the first FROM and FROM ${BASE_IMAGE}, "
+        "so CI can pin it by digest."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
@@ -97,8 +95,8 @@ class PinnedSyntax(DockerfileRule):
     row = 8
     severity = Severity.WARNING
     fix = (
-        "Pin the frontend: # syntax=docker/dockerfile:1.12.0 (or with @sha256:...), or drop the "
-        "directive."
+        "Pin the frontend: "
+        "# syntax=docker/dockerfile:1.12.0 (or with @sha256:...), or drop the directive."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:

@@ -78,9 +78,8 @@ class ScriptNoDownloads(ScriptRule):
     row = 9
     severity = Severity.ERROR
     fix = (
-        "Move downloads and installs into the Dockerfile (pinned, verified); start-up must work "
-        "with "
-        "--network none."
+        "Move downloads and installs into the Dockerfile (pinned, verified); "
+        "start-up must work with --network none."
     )
 
     def check_script(self, path: str, text: str) -> list[Finding]:
@@ -102,9 +101,8 @@ class ScriptExecs(ScriptRule):
     row = 2
     severity = Severity.WARNING
     fix = (
-        'End the wrapper with exec "$@": the service becomes PID 1 (or the child of tini) and '
-        "receives "
-        "SIGTERM."
+        'End the wrapper with exec "$@": '
+        "the service becomes PID 1 (or the child of tini) and receives SIGTERM."
     )
 
     def check_script(self, path: str, text: str) -> list[Finding]:
@@ -123,9 +121,8 @@ class LocalBuildNeverPushes(Rule):
     family = "scripts"
     severity = Severity.ERROR
     fix = (
-        "Only CI pushes: drop `docker push` from the local build script and tag its images as "
-        "development "
-        "builds."
+        "Only CI pushes: "
+        "drop `docker push` from the local build script and tag its images as development builds."
     )
 
     def findings(self, repo: Repository) -> list[Finding] | None:

@@ -19,9 +19,8 @@ class SmokeTest(DockerfileRule):
     row = 13
     severity = Severity.WARNING
     fix = (
-        "End the final stage with RUN /usr/local/bin/smoke-test.sh (version, config parse, "
-        "required "
-        "files, uid), so a broken image fails the build."
+        "End the final stage with RUN /usr/local/bin/smoke-test.sh "
+        "(version, config parse, required files, uid), so a broken image fails the build."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:

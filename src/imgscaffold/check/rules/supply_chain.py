@@ -115,8 +115,8 @@ class ReleaseSigned(SupplyChainRule):
         return [
             self.at(
                 facts,
-                f"the release tag {facts.tag} points at {facts.digest}, which has no cosign "
-                "signature",
+                f"the release tag {facts.tag} points at {facts.digest}, "
+                "which has no cosign signature",
             )
         ]
 
@@ -149,8 +149,8 @@ class ProvenanceAttached(SupplyChainRule):
     position = 3
     severity = Severity.ERROR
     fix = (
-        "Build with BuildKit's provenance (docker buildx build --provenance=mode=max) into "
-        "an OCI image index and push the index, as the rendered ci/build.sh does."
+        "Build with BuildKit's provenance (docker buildx build --provenance=mode=max) "
+        "into an OCI image index and push the index, as the rendered ci/build.sh does."
     )
 
     def check_supply_chain(self, facts: SupplyChainFacts) -> list[Finding]:
@@ -167,8 +167,9 @@ class BaseCurrent(SupplyChainRule):
     position = 4
     severity = Severity.WARNING
     fix = (
-        "Rebuild on the base tag's current digest (Renovate's digest updates of the "
-        "Dockerfile's ARG BASE_IMAGE do it) and release the rebuilt image."
+        "Rebuild on the base tag's current digest "
+        "(Renovate's digest updates of the Dockerfile's ARG BASE_IMAGE do it) "
+        "and release the rebuilt image."
     )
 
     def check_supply_chain(self, facts: SupplyChainFacts) -> list[Finding]:

@@ -48,8 +48,8 @@ class VolumeOwned(DockerfileRule):
     severity = Severity.WARNING
     requires = frozenset({"IMG014"})
     fix = (
-        "Create the directory before VOLUME and chown it to the runtime uid (RUN mkdir -p /data && "
-        "chown 10001:10001 /data, or COPY --chown)."
+        "Create the directory before VOLUME and chown it to the runtime uid "
+        "(RUN mkdir -p /data && chown 10001:10001 /data, or COPY --chown)."
     )
 
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
