@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     options = parser.parse_args()
     sys.path.insert(0, str(REPO_ROOT / "src"))
-    from imgscaffold.checks.repository import is_dockerfile_name
+    from imgscaffold.check.repository import is_dockerfile_name
 
     imgscaffold, hadolint = tool("imgscaffold"), tool("hadolint")
     with tempfile.TemporaryDirectory(prefix="imgscaffold-check-bench-") as tmp:

@@ -5,7 +5,7 @@ A page asks for a generated section with a marker on a line of its own:
     <!-- reference: questions -->
 
 The sections are the template's questions (copier.yml), the CLI's commands and
-options (the typer app), the checks (imgscaffold.checks.catalogue()), the rendered
+options (the typer app), the checks (imgscaffold.check.rules.catalogue()), the rendered
 image's environment variables (template/.partials/settings.jinja) and worked examples
 of the tag policy (the rendered ci/lib.sh's own `release_tags`). Nothing listed there is
 typed into the docs by hand, so the reference cannot drift from the code.
@@ -26,7 +26,7 @@ import jinja2
 import typer
 
 from imgscaffold import template
-from imgscaffold.checks.rule import SLUGS
+from imgscaffold.check.rule import SLUGS
 from imgscaffold.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,7 +201,7 @@ def cli(typer_app: typer.Typer = app) -> str:
 
 
 def checks() -> str:
-    from imgscaffold.checks import catalogue
+    from imgscaffold.check.rules import catalogue
 
     rules = sorted(catalogue(), key=lambda rule: rule.id)
     rows = (
@@ -218,7 +218,7 @@ def checks() -> str:
 
 
 def checks_for_row(row: int) -> str:
-    from imgscaffold.checks import catalogue
+    from imgscaffold.check.rules import catalogue
 
     rules = sorted((r for r in catalogue() if r.row == row), key=lambda rule: rule.id)
     if not rules:

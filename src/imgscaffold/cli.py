@@ -21,9 +21,9 @@ from imgscaffold.answers import (
     load_answers_file,
     parse_assignments,
 )
-from imgscaffold.audit import check_image, check_paths
-from imgscaffold.check_report import render
-from imgscaffold.checks import Severity
+from imgscaffold.check.reports import FORMATS, formats_help, render
+from imgscaffold.check.rule import Severity
+from imgscaffold.check.runner import check_image, check_paths
 from imgscaffold.create import create_repository, question_defaults
 from imgscaffold.errors import Aborted, ImgscaffoldError, UsageError, from_os_error
 from imgscaffold.fleet.printing import (
@@ -395,12 +395,9 @@ def status(
     raise typer.Exit(1 if report.failing(gates) else 0)
 
 
-class CheckFormat(StrEnum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
-    markdown = "markdown"
-    html = "html"
+#: `check --format`'s choices: the report formats, as imgscaffold.check.reports lists them
+#: (built from that table, so mypy cannot see the members).
+CheckFormat = StrEnum("CheckFormat", [(name, name) for name in FORMATS])  # type: ignore[misc]
 
 
 @app.command(cls=Command)
@@ -434,10 +431,8 @@ def check(
     from_file: _FromFile = None,
     output_format: Annotated[
         CheckFormat,
-        typer.Option(
-            "--format", help="text, json, sarif (code scanning), markdown or html (fleet page)."
-        ),
-    ] = CheckFormat.text,
+        typer.Option("--format", help=formats_help()),
+    ] = CheckFormat["text"],
     output: Annotated[
         Path | None,
         typer.Option(
@@ -448,7 +443,7 @@ def check(
         str,
         typer.Option(
             "--fail-on",
-            metavar="LEVEL",
+            metavar="LIST",
             help="Severities that fail, comma-separated: error, warning, info (a lower one "
             "fails with all above it), or none.",
         ),

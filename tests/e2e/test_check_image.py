@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from imgscaffold.audit import check_image
+from imgscaffold.check.runner import check_image
 from imgscaffold.errors import UsageError
 from tests.e2e.testbed import Engine, import_standin
 from tests.helpers import BAD_DOCKERFILE, GOOD_DOCKERFILE

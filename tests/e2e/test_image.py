@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from imgscaffold.audit import check_image
+from imgscaffold.check.runner import check_image
 from tests.e2e.pipeline import Build, BuiltImage, Pipeline
 from tests.e2e.variants import git, repository_web_url
 

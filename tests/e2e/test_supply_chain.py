@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from imgscaffold.audit import check_image
+from imgscaffold.check.runner import check_image
 from tests.e2e.containers import read_file
 from tests.e2e.pipeline import Build, BuiltImage, Pipeline
 from tests.e2e.providers import branch_build, build_url, pull_request_build, release_build

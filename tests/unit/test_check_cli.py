@@ -171,7 +171,7 @@ def test_image_that_is_missing_or_without_docker(tmp_path: Path) -> None:
 def test_repo_review_runs_the_checks() -> None:
     from repo_review.testing import compute_check
 
-    from imgscaffold.checks import repository
+    from imgscaffold.check.rules import repository
 
     good = repository(CORPUS / "16-good")
     assert compute_check("IMG012", imgscaffold_repo=good).result is True

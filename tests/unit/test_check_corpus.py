@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from imgscaffold.audit import check_path
-from imgscaffold.dockerfile import parse
+from imgscaffold.check.runner import check_path
+from imgscaffold.check.syntax import parse
 
 CORPUS = Path(__file__).resolve().parents[1] / "check_corpus"
 ENTRIES = sorted(p for p in CORPUS.iterdir() if p.is_dir())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imgscaffold.dockerfile import parse, substitute
+from imgscaffold.check.syntax import parse, substitute
 
 
 def test_directives_are_read_only_at_the_top() -> None:

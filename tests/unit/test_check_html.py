@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from imgscaffold.audit import Report, check_paths
-from imgscaffold.check_report import render
-from imgscaffold.checks import Finding, Severity
+from imgscaffold.check.reports import render
+from imgscaffold.check.rule import Finding, Severity
+from imgscaffold.check.runner import Report, check_paths
 
 CORPUS = Path(__file__).resolve().parents[1] / "check_corpus"
 REQUIRE_ENGINE = "IMGSCAFFOLD_REQUIRE_ENGINE"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from imgscaffold.audit import check_image, check_image_facts
-from imgscaffold.checks.image import ImageFacts
+from imgscaffold.check.rules.image import ImageFacts
+from imgscaffold.check.runner import check_image, check_image_facts
 from tests.helpers import GOOD, OCI
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from ruamel.yaml import YAML
 
-from imgscaffold.audit import check_path
+from imgscaffold.check.runner import check_path
 from imgscaffold.create import NewRepository
 from tests.helpers import REPO_ROOT
 

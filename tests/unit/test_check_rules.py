@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from imgscaffold.audit import check_path
-from imgscaffold.checks import RULES, catalogue
+from imgscaffold.check.rules import RULES, catalogue
+from imgscaffold.check.runner import check_path
 
 GOOD = Path(__file__).resolve().parents[1] / "check_corpus" / "16-good"
 GOOD_FILES = {

@@ -136,7 +136,7 @@ def test_the_command_reference_follows_the_declared_metavars() -> None:
 
 
 def test_every_check_is_in_the_reference(site: Path) -> None:
-    from imgscaffold.checks import catalogue
+    from imgscaffold.check.rules import catalogue
 
     text = page_text(site, "reference/checks")
     ids = [rule.id for rule in catalogue()]
@@ -146,7 +146,7 @@ def test_every_check_is_in_the_reference(site: Path) -> None:
 
 
 def test_every_check_links_to_its_guide_page(site: Path) -> None:
-    from imgscaffold.checks import catalogue
+    from imgscaffold.check.rules import catalogue
 
     for rule in catalogue():
         slug = reference.guide_slug(rule.row)

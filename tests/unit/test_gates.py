@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imgscaffold.checks import Severity
+from imgscaffold.check.rule import Severity
 from imgscaffold.errors import UsageError
 from imgscaffold.fleet.status import parse_gates
 from imgscaffold.gates import parse

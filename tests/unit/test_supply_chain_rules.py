@@ -18,15 +18,15 @@ from typing import Any, ClassVar
 
 import pytest
 
-from imgscaffold import audit
-from imgscaffold.audit import supply_chain_facts
-from imgscaffold.checks.image import ImageFacts
-from imgscaffold.checks.supply_chain import (
-    RULES,
+from imgscaffold.check import runner
+from imgscaffold.check.rules import SUPPLY_CHAIN_RULES as RULES
+from imgscaffold.check.rules.image import ImageFacts
+from imgscaffold.check.rules.supply_chain import (
     BaseFacts,
     SupplyChainFacts,
     is_release_tag,
 )
+from imgscaffold.check.runner import supply_chain_facts
 from imgscaffold.errors import RegistryError
 from imgscaffold.registry import ImageReference, Manifest, RegistryClient, docker_credentials
 
@@ -350,15 +350,15 @@ def local_facts(ref: str, *, docker: str | None = None) -> ImageFacts:
 def test_the_registry_rules_say_why_they_did_not_run(
     monkeypatch: pytest.MonkeyPatch, ref: str, read: bool, why: str
 ) -> None:
-    monkeypatch.setattr(audit, "image_facts", local_facts)
-    report = audit.check_image(ref, read_registry=read)
+    monkeypatch.setattr(runner, "image_facts", local_facts)
+    report = runner.check_image(ref, read_registry=read)
     assert set(report.skipped) == {rule.id for rule in RULES}
     assert all(why in reason for reason in report.skipped.values()), report.skipped
 
 
 def test_the_registry_rules_run_on_a_registry_reference(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(audit, "image_facts", local_facts)
+    monkeypatch.setattr(runner, "image_facts", local_facts)
     registry = pushed_image(signed=False, base_now=BASE_OLD)
-    report = audit.check_image("127.0.0.1:5000/e2e/app:1.0.0", registry=registry)
+    report = runner.check_image("127.0.0.1:5000/e2e/app:1.0.0", registry=registry)
     assert {rule.id for rule in RULES} <= set(report.ran)
     assert "IMG506" in {f.rule for f in report.findings}

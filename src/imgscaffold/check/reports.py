@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from markdown_it import MarkdownIt
 
 from imgscaffold import __version__
-from imgscaffold.audit import Report
-from imgscaffold.checks import GUIDE_URL, Finding, Severity, catalogue
+from imgscaffold.check.rule import GUIDE_URL, Finding, Severity
+from imgscaffold.check.rules import catalogue
+from imgscaffold.check.runner import Report
 
-__all__ = ["FORMATS", "RuleSummary", "render", "rule_summary"]
-
-FORMATS = ("text", "json", "sarif", "markdown", "html")
+__all__ = ["FORMATS", "Format", "RuleSummary", "formats_help", "render", "rule_summary"]
 
 
 @dataclass
@@ -94,8 +93,9 @@ def _text(reports: Sequence[Report], fail_on: Severity) -> str:
         counts = _counts(report)
         verdict = "FAIL" if report.failed(fail_on) else "ok"
         lines.append(
-            f"{verdict}: {counts['error']} error(s), {counts['warning']} warning(s), "
-            f"{counts['info']} info, {counts['ignored']} ignored; "
+            f"{verdict}: "
+            f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info, "
+            f"{counts['ignored']} ignored; "
             f"{len(report.ran)} rules ran, {len(report.skipped)} skipped; hadolint: "
             f"{report.hadolint}"
         )
@@ -226,8 +226,9 @@ def _markdown(reports: Sequence[Report], fail_on: Severity) -> str:
         out += [
             f"## {_md(report.target)}",
             "",
-            f"{verdict} at `--fail-on {fail_on}`: {counts['error']} error(s), "
-            f"{counts['warning']} warning(s), {counts['info']} info, {counts['ignored']} ignored.",
+            f"{verdict} at `--fail-on {fail_on}`: "
+            f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info, "
+            f"{counts['ignored']} ignored.",
             "",
         ]
         if report.findings:
@@ -364,16 +365,33 @@ imgscaffold {e(__version__)}.</p>
 """
 
 
+@dataclass(frozen=True)
+class Format:
+    """One report format: what renders it, and what it is for when that needs saying."""
+
+    render: Callable[[Sequence[Report], Severity], str]
+    note: str = ""
+
+
+#: Every report format by name, in the order `--format` lists them: the one list of them.
+FORMATS: dict[str, Format] = {
+    "text": Format(_text),
+    "json": Format(_json),
+    "sarif": Format(lambda reports, fail_on: _sarif(reports), "code scanning"),
+    "markdown": Format(_markdown),
+    "html": Format(_html, "fleet page"),
+}
+
+
+def formats_help() -> str:
+    """The formats for `--format`'s help: "text, json, sarif (code scanning), ... or html"."""
+    names = [f"{name} ({f.note})" if f.note else name for name, f in FORMATS.items()]
+    return f"{', '.join(names[:-1])} or {names[-1]}."
+
+
 def render(reports: Sequence[Report], output_format: str, *, fail_on: Severity) -> str:
     """The reports in one of FORMATS."""
-    if output_format == "text":
-        return _text(reports, fail_on)
-    if output_format == "json":
-        return _json(reports, fail_on)
-    if output_format == "sarif":
-        return _sarif(reports)
-    if output_format == "markdown":
-        return _markdown(reports, fail_on)
-    if output_format == "html":
-        return _html(reports, fail_on)
-    raise ValueError(f"unknown format {output_format!r}")
+    found = FORMATS.get(output_format)
+    if found is None:
+        raise ValueError(f"unknown format {output_format!r}")
+    return found.render(reports, fail_on)

@@ -1,27 +1,27 @@
-"""The checks of `imgscaffold check`: one rule per checked property of the checklist.
+"""The rules of `imgscaffold check`, one module per checklist row or family, and their catalogue."""
 
-The rules follow repo-review's check protocol (a family, an optional `requires`, a
-`check()` that takes fixtures), and the entry points below register them, so they also
-run under `repo-review` and its web tooling.
-"""
+# The rules follow repo-review's check protocol (a family, an optional `requires`, a
+# `check()` that takes fixtures), and the entry points in pyproject.toml name the functions
+# below, so they also run under `repo-review` and its web tooling. Each rule registers
+# itself (Rule.__init_subclass__); importing every module here registers them all.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 
-from imgscaffold.checks import ci, compose, dockerfile, image, scripts, supply_chain
-from imgscaffold.checks.repository import Repository, load_repository
-from imgscaffold.checks.rule import GUIDE_URL, SLUGS, Finding, Rule, Severity
+from imgscaffold.check.repository import Repository, load_repository
+from imgscaffold.check.rule import Rule, registered
+from imgscaffold.check.rules.image import ImageRule
+from imgscaffold.check.rules.supply_chain import SupplyChainRule
 
 __all__ = [
-    "GUIDE_URL",
+    "IMAGE_RULES",
     "RULES",
-    "SLUGS",
-    "Finding",
-    "Rule",
+    "SUPPLY_CHAIN_RULES",
     "RuleInfo",
-    "Severity",
     "catalogue",
     "families",
     "repo_review_checks",
@@ -29,11 +29,15 @@ __all__ = [
     "repository",
 ]
 
-#: Every rule on a repository's files, in ID order.
-RULES: list[Rule] = sorted(
-    [*dockerfile.RULES, *scripts.RULES, *compose.RULES, *ci.RULES],
-    key=lambda rule: (rule.row, rule.id),
-)
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+#: Every rule on a repository's files, in ID order within checklist rows.
+RULES: list[Rule] = registered(Rule)
+#: Every rule on a built image, in ID order within checklist rows.
+IMAGE_RULES: list[ImageRule] = registered(ImageRule)
+#: Every rule on what a registry holds beside a pushed image, in the order it is read.
+SUPPLY_CHAIN_RULES: list[SupplyChainRule] = registered(SupplyChainRule)
 
 _FAMILIES = {
     "dockerfile": (
@@ -47,8 +51,8 @@ _FAMILIES = {
     "image": (
         "Image",
         4,
-        "A built image, from `docker image inspect`, and what its registry holds beside "
-        "it: signature, SBOM, provenance (imgscaffold check --image).",
+        "A built image, from `docker image inspect`, and what its registry holds beside it: "
+        "signature, SBOM, provenance (imgscaffold check --image).",
     ),
 }
 
@@ -68,7 +72,7 @@ class RuleInfo:
 
 def catalogue() -> list[RuleInfo]:
     """Every rule, on repositories and on images, in ID order within checklist rows."""
-    rules: list[Rule] = [*RULES, *image.RULES, *supply_chain.RULES]
+    rules: list[Rule] = [*RULES, *IMAGE_RULES, *SUPPLY_CHAIN_RULES]
     return [
         RuleInfo(
             id=rule.id,

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from imgscaffold import engine
-from imgscaffold.checks import RULES, Finding, Rule, Severity
-from imgscaffold.checks.image import PACKAGE_LIST_DIR, ImageFacts
-from imgscaffold.checks.image import RULES as IMAGE_RULES
-from imgscaffold.checks.repository import Repository, load_repository
-from imgscaffold.checks.supply_chain import RULES as SUPPLY_CHAIN_RULES
-from imgscaffold.checks.supply_chain import BaseFacts, SupplyChainFacts
+from imgscaffold.check.repository import Repository, load_repository
+from imgscaffold.check.rule import Finding, Rule, Severity
+from imgscaffold.check.rules import IMAGE_RULES, RULES, SUPPLY_CHAIN_RULES
+from imgscaffold.check.rules.image import PACKAGE_LIST_DIR, ImageFacts
+from imgscaffold.check.rules.supply_chain import BaseFacts, SupplyChainFacts
 from imgscaffold.errors import CheckConfigError, RegistryError, UsageError
 from imgscaffold.registry import ImageReference, Manifest, RegistryClient
 
@@ -106,8 +105,8 @@ def load_ignores(root: Path) -> list[Ignore]:
         reason = entry.get("reason")
         if not isinstance(reason, str) or not reason.strip():
             raise CheckConfigError(
-                f"{path}: ignore entry {number} ({entry['rule']}) needs a reason: say why it does "
-                f"not apply"
+                f"{path}: ignore entry {number} ({entry['rule']}) needs a reason: "
+                "say why it does not apply"
             )
         where = entry.get("path")
         if where is not None and not isinstance(where, str):

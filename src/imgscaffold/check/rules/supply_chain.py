@@ -1,26 +1,17 @@
-"""Rules on what the registry holds beside a pushed image (family `image`).
-
-A pushed image of the standard carries its SBOM and its build provenance; a released one
-is signed as well; its base is the image its base tag names today, or the team knows it
-is not. These rules read that from the registry (`imgscaffold check --image
-registry/repository:tag`): whether cosign's signature and attestations are attached, and
-which attestations BuildKit put into the image index. They say what is there, not who
-made it: verifying a signature needs the publisher's key or identity, which the rendered
-`ci/verify.sh` takes.
-"""
+"""Rules on what the registry holds beside a pushed image (family `image`)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import ClassVar
 
-from imgscaffold.checks.image import ImageRule
-from imgscaffold.checks.rule import Finding, Severity
+from imgscaffold.check.rule import Finding, Severity
+from imgscaffold.check.rules.image import ImageRule
 
 __all__ = [
     "CYCLONEDX",
-    "RULES",
     "SLSA_PROVENANCE",
     "SPDX",
     "BaseFacts",
@@ -76,7 +67,25 @@ class SupplyChainFacts:
 
 
 class SupplyChainRule(ImageRule):
-    """A rule on the registry's view of a pushed image."""
+    """A rule on the registry's view of a pushed image.
+
+    A pushed image of the standard carries its SBOM and its build provenance; a released one
+    is signed as well; its base is the image its base tag names today, or the team knows it
+    is not. These rules read that from the registry (`imgscaffold check --image
+    registry/repository:tag`): whether cosign's signature and attestations are attached, and
+    which attestations BuildKit put into the image index. They say what is there, not who
+    made it: verifying a signature needs the publisher's key or identity, which the rendered
+    `ci/verify.sh` takes.
+    """
+
+    reads = "registry"
+    #: The rule's place in the order the registry is read: signature, SBOM, provenance, base.
+    position: ClassVar[int]
+
+    @classmethod
+    def order(cls) -> tuple[int, str]:
+        """Registry rules run and report in their `position`, not by row."""
+        return (cls.position, cls.id)
 
     def check_image(self, facts: object) -> list[Finding]:
         return []  # runs on SupplyChainFacts, through check_supply_chain
@@ -93,6 +102,7 @@ class ReleaseSigned(SupplyChainRule):
 
     id = "IMG506"
     row = 6
+    position = 1
     severity = Severity.ERROR
     fix = (
         "Sign the digest when releasing it (the rendered ci/release.sh runs cosign sign) "
@@ -105,8 +115,8 @@ class ReleaseSigned(SupplyChainRule):
         return [
             self.at(
                 facts,
-                f"the release tag {facts.tag} points at {facts.digest}, which has no cosign "
-                "signature",
+                f"the release tag {facts.tag} points at {facts.digest}, "
+                "which has no cosign signature",
             )
         ]
 
@@ -116,6 +126,7 @@ class SbomAttached(SupplyChainRule):
 
     id = "IMG708"
     row = 8
+    position = 2
     severity = Severity.ERROR
     fix = (
         "Write an SBOM of the built image (syft) and attach it to the pushed digest "
@@ -135,10 +146,11 @@ class ProvenanceAttached(SupplyChainRule):
 
     id = "IMG610"
     row = 10
+    position = 3
     severity = Severity.ERROR
     fix = (
-        "Build with BuildKit's provenance (docker buildx build --provenance=mode=max) into "
-        "an OCI image index and push the index, as the rendered ci/build.sh does."
+        "Build with BuildKit's provenance (docker buildx build --provenance=mode=max) "
+        "into an OCI image index and push the index, as the rendered ci/build.sh does."
     )
 
     def check_supply_chain(self, facts: SupplyChainFacts) -> list[Finding]:
@@ -152,10 +164,12 @@ class BaseCurrent(SupplyChainRule):
 
     id = "IMG808"
     row = 8
+    position = 4
     severity = Severity.WARNING
     fix = (
-        "Rebuild on the base tag's current digest (Renovate's digest updates of the "
-        "Dockerfile's ARG BASE_IMAGE do it) and release the rebuilt image."
+        "Rebuild on the base tag's current digest "
+        "(Renovate's digest updates of the Dockerfile's ARG BASE_IMAGE do it) "
+        "and release the rebuilt image."
     )
 
     def check_supply_chain(self, facts: SupplyChainFacts) -> list[Finding]:
@@ -187,11 +201,3 @@ def _age(created: str | None, now: datetime | None = None) -> str:
         when = when.replace(tzinfo=UTC)
     days = ((now or datetime.now(UTC)) - when).days
     return f", {days} days old" if days >= 0 else ""
-
-
-RULES: list[SupplyChainRule] = [
-    ReleaseSigned(),
-    SbomAttached(),
-    ProvenanceAttached(),
-    BaseCurrent(),
-]

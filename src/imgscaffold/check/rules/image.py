@@ -1,8 +1,4 @@
-"""Rules on a built image, read from `docker image inspect` (family `image`).
-
-The image is never run: the package lists are copied out of a created, never started
-container.
-"""
+"""Rules on a built image, read from `docker image inspect` (family `image`)."""
 
 from __future__ import annotations
 
@@ -11,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from imgscaffold.checks.rule import OCI_LABEL_KEYS, Finding, Rule, Severity
+from imgscaffold.check.rule import OCI_LABEL_KEYS, Finding, Rule, Severity
 
-__all__ = ["PACKAGE_LIST_DIR", "RULES", "ImageFacts", "ImageRule"]
+__all__ = ["PACKAGE_LIST_DIR", "ImageFacts", "ImageRule"]
 
 #: Where images of the standard keep their package lists (one file per package manager).
 PACKAGE_LIST_DIR = "/usr/share/image-packages"
@@ -43,9 +39,14 @@ class ImageFacts:
 
 
 class ImageRule(Rule):
-    """A rule on a built image."""
+    """A rule on a built image.
+
+    The image is never run: the package lists are copied out of a created, never started
+    container.
+    """
 
     family = "image"
+    reads = "image"
 
     def findings(self, repo: object) -> list[Finding] | None:
         return None  # image rules never run on a repository
@@ -103,9 +104,8 @@ class ImageBaseLabels(ImageRule):
     row = 8
     severity = Severity.WARNING
     fix = (
-        "Pass the base image's name and digest as build arguments into "
-        "org.opencontainers.image.base.name "
-        "and .base.digest."
+        "Pass the base image's name and digest as build arguments "
+        "into org.opencontainers.image.base.name and .base.digest."
     )
 
     def check_image(self, facts: ImageFacts) -> list[Finding]:
@@ -141,8 +141,7 @@ class ImageCommit(ImageRule):
     severity = Severity.ERROR
     fix = (
         "Pass the full commit SHA (git rev-parse HEAD) and the repository URL into the revision "
-        "and "
-        "source labels."
+        "and source labels."
     )
 
     def check_image(self, facts: ImageFacts) -> list[Finding]:
@@ -214,15 +213,3 @@ class ImageVolume(ImageRule):
         if facts.config.get("Volumes"):
             return []
         return [self.on(facts, "Config.Volumes is empty")]
-
-
-RULES: list[ImageRule] = [
-    ImageUser(),
-    ImageExecForm(),
-    ImageBaseLabels(),
-    ImagePackageList(),
-    ImageCommit(),
-    ImageLabels(),
-    ImageHealthcheck(),
-    ImageVolume(),
-]

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 
-from imgscaffold.dockerfile import Dockerfile, parse
+from imgscaffold.check.syntax import Dockerfile, parse
 
 __all__ = ["Repository", "is_dockerfile_name", "load_repository"]
 

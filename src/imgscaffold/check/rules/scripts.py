@@ -5,12 +5,13 @@ from __future__ import annotations
 import posixpath
 import re
 
-from imgscaffold.checks.dockerfile import runtime_commands, runtime_download
-from imgscaffold.checks.repository import Repository
-from imgscaffold.checks.rule import Finding, Rule, Severity
-from imgscaffold.dockerfile import Dockerfile
+from imgscaffold.check.repository import Repository
+from imgscaffold.check.rule import Finding, Rule, Severity
+from imgscaffold.check.rules.dockerfile import runtime_commands
+from imgscaffold.check.rules.no_runtime_downloads import runtime_download
+from imgscaffold.check.syntax import Dockerfile
 
-__all__ = ["RULES", "entrypoint_scripts"]
+__all__ = ["entrypoint_scripts"]
 
 _PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 _SHEBANG_SHELL = re.compile(r"^#!\s*\S*(/|env\s+)(ba|da|z|k)?sh\b")
@@ -77,9 +78,8 @@ class ScriptNoDownloads(ScriptRule):
     row = 9
     severity = Severity.ERROR
     fix = (
-        "Move downloads and installs into the Dockerfile (pinned, verified); start-up must work "
-        "with "
-        "--network none."
+        "Move downloads and installs into the Dockerfile (pinned, verified); "
+        "start-up must work with --network none."
     )
 
     def check_script(self, path: str, text: str) -> list[Finding]:
@@ -101,9 +101,8 @@ class ScriptExecs(ScriptRule):
     row = 2
     severity = Severity.WARNING
     fix = (
-        'End the wrapper with exec "$@": the service becomes PID 1 (or the child of tini) and '
-        "receives "
-        "SIGTERM."
+        'End the wrapper with exec "$@": '
+        "the service becomes PID 1 (or the child of tini) and receives SIGTERM."
     )
 
     def check_script(self, path: str, text: str) -> list[Finding]:
@@ -122,9 +121,8 @@ class LocalBuildNeverPushes(Rule):
     family = "scripts"
     severity = Severity.ERROR
     fix = (
-        "Only CI pushes: drop `docker push` from the local build script and tag its images as "
-        "development "
-        "builds."
+        "Only CI pushes: "
+        "drop `docker push` from the local build script and tag its images as development builds."
     )
 
     def findings(self, repo: Repository) -> list[Finding] | None:
@@ -144,6 +142,3 @@ class LocalBuildNeverPushes(Rule):
                 ):
                     found.append(self.finding("the local build pushes an image", path, number))
         return found
-
-
-RULES: list[Rule] = [ScriptNoDownloads(), ScriptExecs(), LocalBuildNeverPushes()]

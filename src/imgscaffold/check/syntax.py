@@ -1,12 +1,4 @@
-"""A Dockerfile parser that knows what the checks need and BuildKit accepts.
-
-dockerfile-parse (the usual Python choice) reads heredoc bodies as instructions and
-keeps parser directives as plain comments, and neither honours a `# escape=` directive.
-This module follows BuildKit's frontend instead: parser directives at the top, the
-escape character they select, line continuations with comments and blank lines inside,
-heredocs (`<<EOF`, `<<-EOF`, quoted delimiters, several per instruction), JSON and shell
-forms, lower-case keywords, stages with their names, and ARG substitution in FROM.
-"""
+"""A Dockerfile parser that knows what the checks need and BuildKit accepts."""
 
 from __future__ import annotations
 
@@ -14,6 +6,13 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+# dockerfile-parse (the usual Python choice) reads heredoc bodies as instructions and
+# keeps parser directives as plain comments, and neither honours a `# escape=` directive.
+# This module follows BuildKit's frontend instead: parser directives at the top, the
+# escape character they select, line continuations with comments and blank lines inside,
+# heredocs (`<<EOF`, `<<-EOF`, quoted delimiters, several per instruction), JSON and shell
+# forms, lower-case keywords, stages with their names, and ARG substitution in FROM.
 
 __all__ = [
     "Dockerfile",

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 
-from imgscaffold.checks.repository import Repository
-from imgscaffold.checks.rule import Finding, Rule, Severity
-
-__all__ = ["RULES"]
+from imgscaffold.check.repository import Repository
+from imgscaffold.check.rule import Finding, Rule, Severity
 
 _COMMIT = re.compile(
     r"GITHUB_SHA|github\.sha|CI_COMMIT_(SHORT_)?SHA|GIT_COMMIT|BUILD_SOURCEVERSION|CIRCLE_SHA1|"
@@ -20,9 +18,8 @@ _DIRTY = re.compile(
     r"git status --porcelain|git diff (--quiet|--exit-code)|git diff-index --quiet|dirty"
 )
 _CONTAINER_TEST = re.compile(
-    r"container-structure-test|docker run|docker compose up|docker-compose "
-    r"up|goss|dgoss|testinfra|bats|"
-    r"trivy image|docker container run|structure-test"
+    r"container-structure-test|docker run|docker compose up|docker-compose up|goss|dgoss|"
+    r"testinfra|bats|trivy image|docker container run|structure-test"
 )
 
 
@@ -47,8 +44,8 @@ class AutomatedBuilds(Rule):
     family = "ci"
     severity = Severity.WARNING
     fix = (
-        "Add a CI pipeline (GitHub Actions, GitLab CI, Jenkins, ...) that builds, tests and pushes "
-        "the image; releases only from there."
+        "Add a CI pipeline (GitHub Actions, GitLab CI, Jenkins, ...) that builds, tests "
+        "and pushes the image; releases only from there."
     )
 
     def findings(self, repo: Repository) -> list[Finding] | None:
@@ -66,9 +63,8 @@ class UniqueTag(CiRule):
     row = 6
     severity = Severity.WARNING
     fix = (
-        "Tag each build <branch>-<short sha>-<timestamp> (or pr-<n>-...) from the CI's commit "
-        "variable, "
-        "e.g. ${GITHUB_SHA::7}."
+        "Tag each build <branch>-<short sha>-<timestamp> "
+        "(or pr-<n>-...) from the CI's commit variable, e.g. ${GITHUB_SHA::7}."
     )
 
     def check_ci(self, repo: Repository, texts: dict[str, str]) -> list[Finding]:
@@ -84,7 +80,8 @@ class LatestOnlyOnRelease(CiRule):
     row = 7
     severity = Severity.WARNING
     fix = (
-        "Move `latest` to the release job, and only when the release is the highest stable version "
+        "Move `latest` to the release job, "
+        "and only when the release is the highest stable version "
         "(docker/metadata-action: flavor latest=false)."
     )
 
@@ -133,8 +130,8 @@ class CleanTree(CiRule):
     row = 10
     severity = Severity.INFO
     fix = (
-        "Fail the build when `git status --porcelain` prints anything: the image must match its "
-        "commit."
+        "Fail the build when `git status --porcelain` prints anything: "
+        "the image must match its commit."
     )
 
     def check_ci(self, repo: Repository, texts: dict[str, str]) -> list[Finding]:
@@ -152,8 +149,8 @@ class ContainerTests(CiRule):
     row = 13
     severity = Severity.WARNING
     fix = (
-        "Run the image in CI and test it (container-structure-test, HTTP acceptance tests, health) "
-        "before any push."
+        "Run the image in CI and test it "
+        "(container-structure-test, HTTP acceptance tests, health) before any push."
     )
 
     def check_ci(self, repo: Repository, texts: dict[str, str]) -> list[Finding]:
@@ -169,12 +166,3 @@ class ContainerTests(CiRule):
         return [
             self.finding("no CI step runs or tests the built container", repo.ci_files[0], None)
         ]
-
-
-RULES: list[Rule] = [
-    AutomatedBuilds(),
-    UniqueTag(),
-    LatestOnlyOnRelease(),
-    CleanTree(),
-    ContainerTests(),
-]

@@ -1,17 +1,25 @@
-"""What a rule is, what it finds, and where its practice is explained."""
+"""What a rule is, what it finds, where its practice is explained, and the rules registered."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from imgscaffold import gates
 
 if TYPE_CHECKING:
-    from imgscaffold.checks.repository import Repository
+    from imgscaffold.check.repository import Repository
 
-__all__ = ["GUIDE_URL", "OCI_LABEL_KEYS", "SLUGS", "Finding", "Rule", "Severity"]
+__all__ = [
+    "GUIDE_URL",
+    "OCI_LABEL_KEYS",
+    "SLUGS",
+    "Finding",
+    "Rule",
+    "Severity",
+    "registered",
+]
 
 #: The docs site's guide: one page per checklist row.
 GUIDE_URL = "https://imgscaffold.github.io/imgscaffold/guide/{slug}/"
@@ -113,6 +121,20 @@ class Rule:
     severity: ClassVar[Severity]
     fix: ClassVar[str]
     requires: ClassVar[frozenset[str]] = frozenset()
+    #: What the rule reads: "repository" (its files), "image" (`docker image inspect`) or
+    #: "registry" (what a registry holds beside a pushed image). `registered` keeps them apart.
+    reads: ClassVar[str] = "repository"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Register every class that names its own rule ID; base classes name none."""
+        super().__init_subclass__(**kwargs)
+        if "id" in cls.__dict__:
+            _REGISTERED.append(cls)
+
+    @classmethod
+    def order(cls) -> tuple[int, str]:
+        """Where the rule runs and is listed among those that read the same: row, then ID."""
+        return (cls.row, cls.id)
 
     @property
     def url(self) -> str:
@@ -150,3 +172,15 @@ class Rule:
             return True
         lines = [f"{f.location}: {f.message}" if f.location else f.message for f in found]
         return "\n".join([*lines, "", f"Fix: {self.fix}"])
+
+
+#: Every rule class, as its module defined it; imgscaffold.check.rules imports them all.
+_REGISTERED: list[type[Rule]] = []
+
+R = TypeVar("R", bound=Rule)
+
+
+def registered(kind: type[R]) -> list[R]:
+    """One instance of each registered rule of KIND that reads what KIND reads, in order()."""
+    rules = [rule() for rule in _REGISTERED if issubclass(rule, kind) and rule.reads == kind.reads]
+    return sorted(rules, key=lambda rule: rule.order())

@@ -7,10 +7,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from imgscaffold.checks.repository import Repository
-from imgscaffold.checks.rule import Finding, Rule, Severity
-
-__all__ = ["RULES"]
+from imgscaffold.check.repository import Repository
+from imgscaffold.check.rule import Finding, Rule, Severity
 
 
 def _services(repo: Repository) -> list[tuple[str, str, dict[str, Any], int | None]]:
@@ -50,8 +48,8 @@ class OneServicePerImage(Rule):
     family = "compose"
     severity = Severity.WARNING
     fix = (
-        "Give each process its own image (or its own build target); dependencies run as separate "
-        "services."
+        "Give each process its own image (or its own build target); "
+        "dependencies run as separate services."
     )
 
     def findings(self, repo: Repository) -> list[Finding] | None:
@@ -84,9 +82,8 @@ class NamedVolume(Rule):
     family = "compose"
     severity = Severity.INFO
     fix = (
-        "Map a named volume (volumes: [data:/data]) rather than a host folder, so the data "
-        "outlives "
-        "the container and stays portable."
+        "Map a named volume (volumes: [data:/data]) rather than a host folder, "
+        "so the data outlives the container and stays portable."
     )
 
     def findings(self, repo: Repository) -> list[Finding] | None:
@@ -111,6 +108,3 @@ class NamedVolume(Rule):
                         self.finding(f"service {name} mounts the host folder {source}", path, line)
                     )
         return found
-
-
-RULES: list[Rule] = [OneServicePerImage(), NamedVolume()]

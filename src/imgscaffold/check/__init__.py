@@ -1,0 +1,1 @@
+"""`imgscaffold check`: the Dockerfile parser, the rules, the runner and the reports."""
