@@ -444,8 +444,8 @@ def check(
         typer.Option(
             "--fail-on",
             metavar="LIST",
-            help="Severities that fail, comma-separated: error, warning, info (a lower one "
-            "fails with all above it), or none.",
+            help="Severities that fail, comma-separated: error, warning, info, or none. "
+            "A lower severity fails with all those above it.",
         ),
     ] = "warning",
     hadolint: Annotated[

@@ -91,8 +91,8 @@ class LabelsLate(DockerfileRule):
                         self.at(
                             dockerfile,
                             i.line,
-                            "per-build labels "
-                            f"before the {later[0].keyword} on line {later[0].line} bust its cache",
+                            f"per-build labels before the {later[0].keyword} on line "
+                            f"{later[0].line} bust its cache",
                         )
                     ]
         return []

@@ -18,8 +18,7 @@ _SHEBANG_SHELL = re.compile(r"^#!\s*\S*(/|env\s+)(ba|da|z|k)?sh\b")
 
 
 def entrypoint_scripts(repo: Repository, dockerfile: Dockerfile) -> list[tuple[str, int]]:
-    """Repository files that the final stage's ENTRYPOINT or CMD runs, with the line that runs "
-    "them."""
+    """Repository files the final stage's ENTRYPOINT or CMD runs, and the line that runs them."""
     final = dockerfile.final
     if final is None:
         return []
