@@ -9,7 +9,7 @@ base, seconds to the first answer and to `healthy`, and `docker stop` time, with
 
 Each cold build starts from a base image with a digest of its own (same layers, new
 config), so nothing can come from the build cache. It needs what the engine tests need:
-a Docker engine, debootstrap and the Debian registry (see tests/e2e/testbed.py).
+a Docker engine, debootstrap and the Debian registry (see tests/e2e/testbed/).
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ from tests.e2e.stacks import (  # noqa: E402
     base_standin,
     build_environment,
 )
-from tests.e2e.testbed import TEST_LABEL, Engine, Standin, Testbed, publish_standin, run, testbed  # noqa: E402
+from tests.e2e.testbed.bed import Testbed, testbed  # noqa: E402
+from tests.e2e.testbed.engine import TEST_LABEL, Engine, run  # noqa: E402
+from tests.e2e.testbed.standins import Standin, publish_standin  # noqa: E402
 from tests.e2e.variants import Variant, discover_variants, git, render  # noqa: E402
 
 HAND_WRITTEN = {
@@ -129,7 +131,7 @@ def cold_base(bed: Testbed, stack: str) -> Standin:
 
 
 def cold_standin(bed: Testbed, key: str) -> Standin:
-    """A stand-in (testbed.STANDIN_PACKAGES key) with a digest no build has used."""
+    """A stand-in (testbed.standins.STANDIN_PACKAGES key) with a digest no build has used."""
     return publish_standin(bed.engine, bed.registry, key, nonce=uuid.uuid4().hex[:12])
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from tests.e2e import artifacts
 
 if TYPE_CHECKING:
-    from tests.e2e.testbed import Testbed
+    from tests.e2e.testbed.bed import Testbed
 
 SERVICE_PROCESS = {
     "python": "/app/server.py",
@@ -58,7 +58,7 @@ LINE_COMMENT = {"python": "# ", "node": "// ", "artifact": "# ", "go": "// "}
 """How a comment line starts in APP_ENTRY (the benchmark appends one as a source change)."""
 
 BASE_STANDIN: dict[str, str] = {"artifact": "python", "go": "distroless-static"}
-"""The stand-in (testbed.STANDIN_PACKAGES key) for the stack's BASE_IMAGE, where it is
+"""The stand-in (testbed.standins.STANDIN_PACKAGES key) for the stack's BASE_IMAGE, where it is
 not the stack's own name."""
 
 SHELL_FREE = frozenset({"go"})

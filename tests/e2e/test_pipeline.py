@@ -21,7 +21,9 @@ from tests.e2e.stacks import (
     SERVICE_PROCESS,
     build_environment,
 )
-from tests.e2e.testbed import COMPOSE_PROJECT_PREFIX, Testbed, run
+from tests.e2e.testbed.bed import Testbed
+from tests.e2e.testbed.cleanup import COMPOSE_PROJECT_PREFIX
+from tests.e2e.testbed.engine import run
 
 pytestmark = pytest.mark.engine
 

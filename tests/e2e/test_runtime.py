@@ -22,7 +22,7 @@ from tests.e2e import containers
 from tests.e2e.containers import FAST_HEALTH, Container, published
 from tests.e2e.pipeline import BuiltImage, Pipeline
 from tests.e2e.stacks import SERVICE_PROCESS, SHELL_FREE
-from tests.e2e.testbed import Testbed
+from tests.e2e.testbed.bed import Testbed
 
 pytestmark = pytest.mark.engine
 

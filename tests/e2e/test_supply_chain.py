@@ -29,7 +29,8 @@ from tests.e2e.containers import read_file
 from tests.e2e.pipeline import Build, BuiltImage, Pipeline
 from tests.e2e.providers import branch_build, build_url, pull_request_build, release_build
 from tests.e2e.stacks import SHELL_FREE
-from tests.e2e.testbed import MANIFEST_TYPES, Testbed, http_request
+from tests.e2e.testbed.bed import Testbed
+from tests.e2e.testbed.registry import MANIFEST_TYPES, http_request
 from tests.e2e.variants import git, repository_web_url
 
 pytestmark = pytest.mark.engine
