@@ -25,57 +25,32 @@ from pathlib import Path
 from tests.e2e.testbed.engine import TEST_LABEL, Engine, TestbedError, run
 from tests.e2e.testbed.mirror import MIRROR, SUITE
 from tests.e2e.testbed.registry import Registry
+from tests.stackfacts import NpmPackage, all_stacks
 
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 CACHE_LABEL = "io.imgscaffold.testbed.key"
 
-# The official python image ships pip, so the stand-in does too.
 STANDIN_PACKAGES: dict[str, tuple[str, ...]] = {
-    "python": ("python3", "python3-venv", "python3-pip", "python-is-python3", "ca-certificates"),
-    "node": ("nodejs", "ca-certificates"),
-    # The official golang image is a full Debian with the Go tool chain; the go stack
-    # builds with it (BUILDER_IMAGE), and its final stage uses distroless-static.
-    "go": ("golang-go", "ca-certificates"),
+    **{s.name: s.standin_packages for s in all_stacks() if s.standin_packages},
     # The packages whose files gcr.io/distroless/static holds; the stand-in's root file
     # system is derived from this debootstrap (STANDIN_DERIVED_ROOTS).
     "distroless-static": ("ca-certificates", "tzdata", "netbase"),
 }
 """The Debian packages that make a stand-in for each official base image, keyed by stack
-(or, for images no stack is named after, by the image's own short name)."""
+(`standin.packages` in its stack.toml) or, for images no stack is named after, by the
+image's own short name."""
 
-STANDIN_APT_PACKAGES: dict[str, tuple[str, ...]] = {}
+STANDIN_APT_PACKAGES: dict[str, tuple[str, ...]] = {
+    s.name: s.standin_apt_packages for s in all_stacks() if s.standin_apt_packages
+}
 """Packages installed with apt-get in the chroot after debootstrap, per stack (for
-packages debootstrap cannot configure in its own pass)."""
-
-
-@dataclass(frozen=True)
-class NpmPackage:
-    """A package from the npm registry, checked against the integrity its metadata gives."""
-
-    name: str
-    version: str
-    integrity: str
-    """`dist.integrity` of https://registry.npmjs.org/NAME/VERSION (sha512, base64)."""
-
-    @property
-    def tarball_url(self) -> str:
-        return f"https://registry.npmjs.org/{self.name}/-/{self.name}-{self.version}.tgz"
-
+packages debootstrap cannot configure in its own pass; `standin.apt_packages`)."""
 
 STANDIN_NPM_PACKAGES: dict[str, tuple[NpmPackage, ...]] = {
-    # The official node image ships npm as one package with its dependencies bundled, in
-    # /usr/local/lib/node_modules. Debian's npm is that split into several hundred node-*
-    # packages (and python3 and a compiler tool chain for node-gyp): a stand-in twice the
-    # size of the real image, with four times its packages.
-    "node": (
-        NpmPackage(
-            "npm",
-            "10.9.2",
-            "sha512-iriPEPIkoMYUy3F6f3wwSZAU93E0Eg6cHwIR6jzzOXWSy+SD/rOODEs74cVONHKSx2obXtuUoyidVEhISrisgQ==",
-        ),
-    ),
+    s.name: s.standin_npm_packages for s in all_stacks() if s.standin_npm_packages
 }
-"""npm packages installed globally in the stand-in, per stack, as the official image has them."""
+"""npm packages installed globally in the stand-in, per stack, as the official image has
+them (`standin.npm`)."""
 
 
 def install_npm_package(root: Path, package: NpmPackage) -> None:
@@ -221,7 +196,8 @@ def standin_key(stack: str) -> str:
     """Cache key of a stand-in: suite, mirror, packages and the CA bundle it carries."""
     if stack not in STANDIN_PACKAGES:
         raise TestbedError(
-            f"no stand-in base image defined for stack {stack!r}; add it to STANDIN_PACKAGES"
+            f"no stand-in base image defined for stack {stack!r}: give it standin.packages"
+            " in its stack.toml"
         )
     recipe = {
         "suite": SUITE,
