@@ -9,7 +9,7 @@ base, seconds to the first answer and to `healthy`, and `docker stop` time, with
 
 Each cold build starts from a base image with a digest of its own (same layers, new
 config), so nothing can come from the build cache. It needs what the engine tests need:
-a Docker engine, debootstrap and the Debian registry (see tests/e2e/testbed.py).
+a Docker engine, debootstrap and the Debian registry (see tests/e2e/testbed/).
 """
 
 from __future__ import annotations
@@ -30,78 +30,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from tests import stackfacts  # noqa: E402
 from tests.e2e import containers  # noqa: E402
 from tests.e2e.pipeline import Pipeline  # noqa: E402
 from tests.e2e.providers import branch_build  # noqa: E402
-from tests.e2e.stacks import (  # noqa: E402
-    APP_ENTRY,
-    DEPENDENCY_MANIFEST,
-    LINE_COMMENT,
-    base_standin,
-    build_environment,
-)
-from tests.e2e.testbed import TEST_LABEL, Engine, Standin, Testbed, publish_standin, run, testbed  # noqa: E402
+from tests.e2e.stacks import base_standin, build_environment  # noqa: E402
+from tests.e2e.testbed.bed import Testbed, testbed  # noqa: E402
+from tests.e2e.testbed.engine import TEST_LABEL, Engine, run  # noqa: E402
+from tests.e2e.testbed.standins import Standin, publish_standin  # noqa: E402
 from tests.e2e.variants import Variant, discover_variants, git, render  # noqa: E402
-
-HAND_WRITTEN = {
-    "python": """FROM {base}
-COPY . /app
-WORKDIR /app
-# The stand-in base is Debian's python, which guards its system site-packages.
-ENV PIP_BREAK_SYSTEM_PACKAGES=1
-RUN pip install --no-cache-dir -r app/requirements.txt
-RUN mkdir -p {data_dir}
-EXPOSE {port}
-CMD python app/server.py
-""",
-    "node": """FROM {base}
-COPY . /app
-WORKDIR /app/app
-RUN npm install
-RUN mkdir -p {data_dir}
-EXPOSE {port}
-CMD node server.js
-""",
-    # The release straight from its URL: no checksum, and the archive stays in a layer.
-    "artifact": """FROM {base}
-ADD {artifact_url} /tmp/
-RUN mkdir -p /app && tar -xzf /tmp/{artifact_file} -C /app --strip-components=1
-RUN mkdir -p {data_dir}
-EXPOSE {port}
-CMD python /app/server.py
-""",
-    # One stage on the Go tool chain's image, which so ships with the service.
-    "go": """FROM {base}
-COPY . /src
-WORKDIR /src/app
-RUN go build -o /usr/local/bin/service .
-RUN mkdir -p {data_dir}
-EXPOSE {port}
-CMD /usr/local/bin/service
-""",
-}
-"""The hand-written Dockerfile per stack."""
-
-HAND_WRITTEN_BASE = {"go": "go"}
-"""The stand-in a hand-written Dockerfile starts from, where it is not the stack's base:
-a single stage has to build on the tool chain's image."""
-
-DEPENDENCY_STEPS = {
-    "python": ("requirements.txt", "python -m venv"),
-    "node": ("package-lock.json", "npm ci"),
-    # No dependencies of its own: the layers that must not follow a new release.
-    "artifact": ("groupadd",),
-    "go": ("go mod download",),
-}
-"""Words in the BuildKit step names of the dependency layers, per stack."""
-
-HAND_WRITTEN_INSTALL = {
-    "python": "pip install",
-    "node": "npm install",
-    "artifact": "tar -xzf",
-    "go": "go build",
-}
-"""Words in the BuildKit step name of the hand-written Dockerfile's dependency install."""
 
 READY_SECONDS = 120.0
 
@@ -129,7 +66,7 @@ def cold_base(bed: Testbed, stack: str) -> Standin:
 
 
 def cold_standin(bed: Testbed, key: str) -> Standin:
-    """A stand-in (testbed.STANDIN_PACKAGES key) with a digest no build has used."""
+    """A stand-in (testbed.standins.STANDIN_PACKAGES key) with a digest no build has used."""
     return publish_standin(bed.engine, bed.registry, key, nonce=uuid.uuid4().hex[:12])
 
 
@@ -145,8 +82,9 @@ def image_size(engine: Engine, reference: str) -> int:
 
 def change_source(repo: Path, stack: str) -> None:
     """A source-only change: one comment line more in the service's main file."""
-    with (repo / APP_ENTRY[stack]).open("a") as source:
-        source.write(f"{LINE_COMMENT[stack]}benchmark change {uuid.uuid4().hex}\n")
+    facts = stackfacts.stack(stack)
+    with (repo / facts.app_entry).open("a") as source:
+        source.write(f"{facts.line_comment}benchmark change {uuid.uuid4().hex}\n")
 
 
 def cached_steps(build_output: str) -> dict[str, bool]:
@@ -164,7 +102,9 @@ def cached_steps(build_output: str) -> dict[str, bool]:
 def dependency_layers_cached(build_output: str, stack: str) -> str:
     steps = cached_steps(build_output)
     wanted = {
-        name: hit for name, hit in steps.items() if any(w in name for w in DEPENDENCY_STEPS[stack])
+        name: hit
+        for name, hit in steps.items()
+        if any(w in name for w in stackfacts.stack(stack).dependency_steps)
     }
     if not wanted:
         return "no dependency step found"
@@ -216,7 +156,9 @@ def bench_template(bed: Testbed, variant: Variant, work: Path) -> tuple[Figures,
     overrides: dict[str, str] = {}
     if "BUILDER_IMAGE" in build_environment(bed, variant.stack, repo):
         # A cold builder too, so the build stage is not cached.
-        overrides["BUILDER_IMAGE"] = cold_standin(bed, HAND_WRITTEN_BASE[variant.stack]).reference
+        overrides["BUILDER_IMAGE"] = cold_standin(
+            bed, variant.facts.build_arg_standins["BUILDER_IMAGE"]
+        ).reference
     p = Pipeline(
         bed=bed, variant=variant, repo=repo, answers=answers, standin=base, stack_env=overrides
     )
@@ -245,15 +187,16 @@ def bench_hand_written(bed: Testbed, rendered: Pipeline, work: Path) -> Figures:
     shutil.copytree(
         rendered.repo, context, ignore=shutil.ignore_patterns(".git", "build", ".dockerignore")
     )
+    facts = rendered.variant.facts
     base = (
-        cold_standin(bed, HAND_WRITTEN_BASE[stack])
-        if stack in HAND_WRITTEN_BASE
+        cold_standin(bed, facts.hand_written_base)
+        if facts.hand_written_base is not None
         else cold_base(bed, stack)
     )
     inputs = build_environment(bed, stack, rendered.repo)
     url = inputs.get("ARTIFACT_URL", "").replace("{version}", inputs.get("ARTIFACT_VERSION", ""))
     (context / "Dockerfile").write_text(
-        HAND_WRITTEN[stack].format(
+        facts.hand_written.format(
             base=base.reference,
             data_dir=shlex.quote(str(answers["data_dir"])),
             port=answers["service_port"],
@@ -296,15 +239,20 @@ def bench_hand_written(bed: Testbed, rendered: Pipeline, work: Path) -> Figures:
 
 def dependency_layers_cached_hand_written(build_output: str, stack: str) -> str:
     steps = cached_steps(build_output)
-    install = {name: hit for name, hit in steps.items() if HAND_WRITTEN_INSTALL[stack] in name}
+    install = {
+        name: hit
+        for name, hit in steps.items()
+        if stackfacts.stack(stack).hand_written_install in name
+    }
     return "yes" if install and all(install.values()) else "no (COPY . comes first)"
 
 
 def requirements(repo: Path, stack: str) -> list[str]:
     """The third-party packages the sample service declares."""
-    if stack not in DEPENDENCY_MANIFEST:
+    declared = stackfacts.stack(stack).dependency_manifest
+    if declared is None:
         return []
-    manifest = repo / DEPENDENCY_MANIFEST[stack]
+    manifest = repo / declared
     if manifest.name == "go.mod":  # the module's requirements
         return re.findall(
             r"^(?:require\s+)?\t?([\w.~/-]+\.[\w.~/-]+ v\S+)", manifest.read_text(), re.M

@@ -23,7 +23,8 @@ import pytest
 
 from tests.e2e.pipeline import Build, BuiltImage, Pipeline
 from tests.e2e.providers import branch_build
-from tests.e2e.testbed import Engine, EngineUnavailable, Testbed, ensure_engine, open_testbed
+from tests.e2e.testbed.bed import Testbed, open_testbed
+from tests.e2e.testbed.engine import Engine, EngineUnavailable, ensure_engine
 from tests.e2e.variants import Variant, discover_variants
 
 VARIANTS = discover_variants()

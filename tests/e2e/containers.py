@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tests.e2e.testbed import TEST_LABEL, Engine, TestbedError, http_request, poll
+from tests.e2e.testbed.engine import TEST_LABEL, Engine, TestbedError, poll
+from tests.e2e.testbed.registry import http_request
 
 FAST_HEALTH = ("--health-interval", "1s", "--health-retries", "3")
 """Quicker probing where timing is not the point; probe, timeout and start period stay."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from tests.e2e.testbed import MIRROR
+from tests.e2e.testbed.mirror import MIRROR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP = "{% if stack == 'python' %}app{% endif %}/server.py.jinja"

@@ -20,7 +20,8 @@ from typing import Any
 from tests.e2e import providers
 from tests.e2e.providers import CiEvent
 from tests.e2e.stacks import base_standin, build_environment
-from tests.e2e.testbed import Standin, Testbed
+from tests.e2e.testbed.bed import Testbed
+from tests.e2e.testbed.standins import Standin
 from tests.e2e.variants import Variant, git, render, repository_web_url
 
 IMAGE_ENV_KEYS = (

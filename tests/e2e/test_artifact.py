@@ -13,7 +13,8 @@ from tests.e2e import containers
 from tests.e2e.pipeline import BuiltImage, Pipeline, ScriptRun
 from tests.e2e.providers import branch_build
 from tests.e2e.stacks import artifact_build_environment
-from tests.e2e.testbed import TEST_LABEL, Testbed, run
+from tests.e2e.testbed.bed import Testbed
+from tests.e2e.testbed.engine import TEST_LABEL, run
 from tests.e2e.variants import Variant, discover_variants
 
 pytestmark = pytest.mark.engine

@@ -9,7 +9,8 @@ import pytest
 
 from imgscaffold.check.runner import check_image
 from imgscaffold.errors import UsageError
-from tests.e2e.testbed import Engine, import_standin
+from tests.e2e.testbed.engine import Engine
+from tests.e2e.testbed.standins import import_standin
 from tests.helpers import BAD_DOCKERFILE, GOOD_DOCKERFILE
 
 pytestmark = pytest.mark.engine

@@ -9,19 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests import stackfacts
 from tests.e2e import containers
 from tests.e2e.containers import Container
 from tests.e2e.pipeline import Build, BuiltImage, Pipeline, ScriptRun
 from tests.e2e.providers import branch_build
-from tests.e2e.stacks import (
-    APP_ENTRY,
-    BREAK_BEFORE,
-    BREAKING_STATEMENT,
-    PACKAGE_LIST,
-    SERVICE_PROCESS,
-    build_environment,
-)
-from tests.e2e.testbed import COMPOSE_PROJECT_PREFIX, Testbed, run
+from tests.e2e.stacks import build_environment
+from tests.e2e.testbed.bed import Testbed
+from tests.e2e.testbed.cleanup import COMPOSE_PROJECT_PREFIX
+from tests.e2e.testbed.engine import run
 
 pytestmark = pytest.mark.engine
 
@@ -39,10 +35,11 @@ def docker_built(run_: ScriptRun) -> bool:
 
 def break_the_service(repo: Path, stack: str) -> None:
     """Make the sample service exit as soon as it starts (source only; Dockerfile untouched)."""
-    source = repo / APP_ENTRY[stack]
+    facts = stackfacts.stack(stack)
+    source = repo / facts.app_entry
     lines = source.read_text().splitlines(keepends=True)
-    at = next(i for i, line in enumerate(lines) if line.startswith(BREAK_BEFORE[stack]))
-    lines.insert(at, BREAKING_STATEMENT[stack].format(message=BROKEN_ON_PURPOSE))
+    at = next(i for i, line in enumerate(lines) if line.startswith(facts.break_before))
+    lines.insert(at, facts.breaking_statement.format(message=BROKEN_ON_PURPOSE))
     source.write_text("".join(lines))
 
 
@@ -83,7 +80,7 @@ def test_row13_broken_smoke_test_fails_the_build(
 def test_row8_package_lists_are_in_the_image_and_kept_by_ci(
     image: BuiltImage, pipeline: Pipeline, bed: Testbed, ci_build: Build
 ) -> None:
-    for name in ("os.txt", PACKAGE_LIST[pipeline.variant.stack]):
+    for name in ("os.txt", pipeline.variant.facts.package_list):
         # Copied out, not read with cat: a shell-free image has no cat.
         in_image = containers.read_file(bed.engine, image.reference, f"{PACKAGES_DIR}/{name}")
         assert in_image.strip(), f"{name} is empty"
@@ -111,7 +108,7 @@ def test_row10_build_refuses_a_dirty_tree(
         with (dirty.repo / "Dockerfile").open("a") as dockerfile:
             dockerfile.write("# an uncommitted change\n")
     else:
-        (dirty.repo / APP_ENTRY[pipeline.variant.stack]).with_name("uncommitted.txt").write_text(
+        (dirty.repo / pipeline.variant.facts.app_entry).with_name("uncommitted.txt").write_text(
             "not in git\n"
         )
     result = dirty.run("ci/build.sh", branch_build("main"), timestamp=int(time.time()))
@@ -287,7 +284,7 @@ def test_row2_compose_runs_the_image_healthy_with_a_named_volume(
         assert not re.fullmatch(r"[0-9a-f]{64}", mounts[data_dir]["Name"]), (
             "the data volume is anonymous, not named"
         )
-        problem = containers.pid1_problem(service, SERVICE_PROCESS[pipeline.variant.stack])
+        problem = containers.pid1_problem(service, pipeline.variant.facts.service_process)
         assert problem is None, problem
     finally:
         run(

@@ -17,7 +17,7 @@ import pytest
 
 from tests.e2e.pipeline import Pipeline, ScriptRun
 from tests.e2e.providers import CiEvent, branch_build, pull_request_build, release_build
-from tests.e2e.testbed import Testbed
+from tests.e2e.testbed.bed import Testbed
 from tests.e2e.variants import git
 
 pytestmark = pytest.mark.engine

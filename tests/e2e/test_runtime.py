@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from tests import stackfacts
 from tests.e2e import containers
 from tests.e2e.containers import FAST_HEALTH, Container, published
 from tests.e2e.pipeline import BuiltImage, Pipeline
-from tests.e2e.stacks import SERVICE_PROCESS, SHELL_FREE
-from tests.e2e.testbed import Testbed
+from tests.e2e.testbed.bed import Testbed
 
 pytestmark = pytest.mark.engine
 
@@ -334,7 +334,7 @@ def test_row2_pid1_is_the_service_or_a_minimal_init(
 ) -> None:
     container = fleet["no_probe"]
     http_ready(container, service.port, service.health_path)
-    problem = containers.pid1_problem(container, SERVICE_PROCESS[service.stack])
+    problem = containers.pid1_problem(container, stackfacts.stack(service.stack).service_process)
     assert problem is None, problem
 
 
@@ -343,7 +343,7 @@ def test_row2_pid1_is_the_service_or_a_minimal_init(
 
 def test_row13_run_echo_hi_prints_hi(image: BuiltImage, bed: Testbed, service: Service) -> None:
     done = containers.run_once(bed.engine, image.reference, command=["echo", "hi"])
-    if service.stack in SHELL_FREE:
+    if stackfacts.stack(service.stack).shell_free:
         # No shell and no echo in the image: the binary's `exec "$@"` finds no such
         # command and says so in one line, with a shell's exit code for it.
         assert done.returncode == 127, (done.returncode, done.stdout, done.stderr)

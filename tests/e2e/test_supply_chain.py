@@ -25,11 +25,12 @@ from typing import Any
 import pytest
 
 from imgscaffold.check.runner import check_image
+from tests import stackfacts
 from tests.e2e.containers import read_file
 from tests.e2e.pipeline import Build, BuiltImage, Pipeline
 from tests.e2e.providers import branch_build, build_url, pull_request_build, release_build
-from tests.e2e.stacks import SHELL_FREE
-from tests.e2e.testbed import MANIFEST_TYPES, Testbed, http_request
+from tests.e2e.testbed.bed import Testbed
+from tests.e2e.testbed.registry import MANIFEST_TYPES, http_request
 from tests.e2e.variants import git, repository_web_url
 
 pytestmark = pytest.mark.engine
@@ -140,7 +141,7 @@ def test_row8_two_cold_builds_of_one_commit_at_different_times_are_the_same_imag
 
 def test_row8_the_image_records_no_build_day(pipeline: Pipeline, image: BuiltImage) -> None:
     """useradd writes the day it ran into /etc/shadow; a repeatable layer must not."""
-    if pipeline.variant.stack in SHELL_FREE:
+    if pipeline.variant.facts.shell_free:
         pytest.skip("a shell-free image's users come from the build stage, without /etc/shadow")
     uid = image.config["User"].split(":")[0]
     passwd = read_file(pipeline.bed.engine, image.reference, "/etc/passwd")
@@ -353,10 +354,6 @@ def assert_sbom_lists_the_packages(sbom: dict[str, Any], repo: Path, stack: str)
         for ref in pkg.get("externalRefs") or []
         if ref.get("referenceType") == "purl"
     }
-    language = LANGUAGE_PURL.get(stack)
+    language = stackfacts.stack(stack).purl_type
     if language is not None:
         assert language in purl_types, f"no {language} package in the SBOM: {purl_types}"
-
-
-LANGUAGE_PURL = {"python": "pkg:pypi", "node": "pkg:npm", "go": "pkg:golang"}
-"""The purl type of each stack's language packages; the artifact stack has none."""

@@ -7,7 +7,7 @@ import pytest
 from tests.e2e import providers
 from tests.e2e.providers import branch_build, pull_request_build, release_build
 from tests.e2e.stacks import base_standin
-from tests.e2e.testbed import STANDIN_PACKAGES
+from tests.e2e.testbed.standins import STANDIN_PACKAGES
 from tests.e2e.variants import discover_variants, question_choices
 
 
@@ -51,8 +51,8 @@ def test_every_stack_has_a_stand_in_base_image() -> None:
         stack for stack in question_choices("stack") if base_standin(stack) not in STANDIN_PACKAGES
     ]
     assert not missing, (
-        f"add stand-in packages for {missing} to tests/e2e/testbed.py STANDIN_PACKAGES"
-        " (or name a shared stand-in in tests/e2e/stacks.py BASE_STANDIN)"
+        f"give {missing} stand-in packages (standin.packages in their stack.toml)"
+        " or name a shared stand-in (standin.base)"
     )
 
 

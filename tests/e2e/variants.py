@@ -16,6 +16,8 @@ from typing import Any
 import copier
 from ruamel.yaml import YAML
 
+from tests import stackfacts
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_ROOT = Path(os.environ.get("IMGSCAFFOLD_E2E_TEMPLATE") or REPO_ROOT)
 """The template to render: this working tree, or a mutated copy when testing the tests."""
@@ -41,6 +43,11 @@ class Variant:
     @property
     def id(self) -> str:
         return f"{self.stack}-{self.provider}"
+
+    @property
+    def facts(self) -> stackfacts.Stack:
+        """What the stack declares in its stack.toml."""
+        return stackfacts.stack(self.stack)
 
 
 def question_choices(question: str, copier_yml: Path = COPIER_YML) -> list[str]:

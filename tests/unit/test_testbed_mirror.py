@@ -3,9 +3,11 @@ mirror needs: the environment variable, else apt's own sources, else deb.debian.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.e2e.testbed import DEFAULT_MIRROR, MIRROR_ENV, debian_mirror
+from tests.e2e.testbed.mirror import DEFAULT_MIRROR, MIRROR_ENV, debian_mirror
 
 
 def apt(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -60,3 +62,18 @@ def test_without_a_source_for_the_suite_it_is_debians_own(tmp_path: Path) -> Non
     root = apt(tmp_path, {"sources.list": "deb http://apt.corp/ubuntu noble main\n"})
     assert debian_mirror({}, root) == DEFAULT_MIRROR
     assert debian_mirror({}, tmp_path / "missing") == DEFAULT_MIRROR
+
+
+def test_the_mirror_module_loads_no_engine_code() -> None:
+    """Unit tests import the mirror lookup; that must not bring in the engine, the
+    registry or the stand-ins (nor anything that could start them)."""
+    probe = (
+        "import sys, tests.e2e.testbed.mirror; "
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('tests.e2e'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert done.stdout.split() == ["tests.e2e", "tests.e2e.testbed", "tests.e2e.testbed.mirror"]
