@@ -29,6 +29,9 @@ from tests.e2e.variants import Variant, discover_variants
 
 VARIANTS = discover_variants()
 EVERY_PROVIDER = "every_provider"
+#: `@pytest.mark.applies_to(predicate)`: the test is collected only for the variants for
+#: which `predicate(variant)` is true, instead of skipping the others at run time.
+APPLIES_TO = "applies_to"
 
 
 REQUIRE_ENGINE = "IMGSCAFFOLD_REQUIRE_ENGINE"
@@ -88,19 +91,24 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{EVERY_PROVIDER}: runs for every CI provider; unmarked engine tests run for each "
         "stack's full variant only (tests/e2e/variants.py discover_variants)",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{APPLIES_TO}(predicate): collected only for the variants that predicate(variant) accepts",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave out unmarked tests of variants that run the provider subset only."""
+    """Leave out unmarked tests of variants that run the provider subset only, and tests
+    of variants their `applies_to` marker does not accept."""
     kept: list[pytest.Item] = []
     left_out: list[pytest.Item] = []
     for item in items:
         callspec = getattr(item, "callspec", None)
         variant = callspec.params.get("variant") if callspec is not None else None
-        if (
-            isinstance(variant, Variant)
-            and not variant.full
-            and item.get_closest_marker(EVERY_PROVIDER) is None
+        applies_to = item.get_closest_marker(APPLIES_TO)
+        if isinstance(variant, Variant) and (
+            (not variant.full and item.get_closest_marker(EVERY_PROVIDER) is None)
+            or (applies_to is not None and not applies_to.args[0](variant))
         ):
             left_out.append(item)
         else:

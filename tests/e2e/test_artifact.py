@@ -15,7 +15,7 @@ from tests.e2e.providers import branch_build
 from tests.e2e.stacks import artifact_build_environment
 from tests.e2e.testbed.bed import Testbed
 from tests.e2e.testbed.engine import TEST_LABEL, run
-from tests.e2e.variants import Variant, discover_variants
+from tests.e2e.variants import discover_variants
 
 pytestmark = pytest.mark.engine
 
@@ -92,14 +92,10 @@ def test_row9_an_invalid_version_is_refused_before_any_download(failing: Pipelin
     assert "downloading http" not in result.output, result.report()
 
 
+@pytest.mark.applies_to(lambda variant: variant.stack == "artifact")
 def test_row8_the_image_records_the_release_it_holds(
-    variant: Variant, request: pytest.FixtureRequest, bed: Testbed
+    pipeline: Pipeline, image: BuiltImage, bed: Testbed
 ) -> None:
-    if variant.stack != "artifact":
-        pytest.skip("the artifact stack only")
-    # Asked for only now, so other stacks' variants build nothing for this test.
-    pipeline: Pipeline = request.getfixturevalue("pipeline")
-    image: BuiltImage = request.getfixturevalue("image")
     served = artifact_build_environment(pipeline.repo)
     done = containers.run_once(
         bed.engine, image.reference, command=["cat", f"{PACKAGES_DIR}/artifact.txt", "/app/VERSION"]
