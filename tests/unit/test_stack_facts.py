@@ -72,23 +72,22 @@ def test_the_declared_stand_in_exists(name: str) -> None:
     assert set(facts.build_arg_standins.values()) <= bases
 
 
-def test_a_stack_toml_with_an_unknown_key_fails_loudly(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        ("[service]", "[service]\nprocesss = 'x'", "processs"),  # an unknown key
+        ('process = "/app/server.py"\n', "", "process"),  # a required key left out
+    ],
+    ids=["unknown-key", "missing-key"],
+)
+def test_a_stack_toml_with_a_wrong_key_fails_loudly(
+    tmp_path: Path, old: str, new: str, named: str
+) -> None:
     source = (stackfacts.STACKS_DIR / "python" / "stack.toml").read_text()
+    assert old in source
     (tmp_path / "demo").mkdir()
-    (tmp_path / "demo" / "stack.toml").write_text(
-        source.replace("[service]", "[service]\nprocesss = 'x'")
-    )
-    with pytest.raises(stackfacts.StackFactsError, match="processs"):
-        stackfacts.all_stacks(tmp_path)
-
-
-def test_a_stack_toml_without_a_required_key_fails_loudly(tmp_path: Path) -> None:
-    source = (stackfacts.STACKS_DIR / "python" / "stack.toml").read_text()
-    (tmp_path / "demo").mkdir()
-    (tmp_path / "demo" / "stack.toml").write_text(
-        source.replace('process = "/app/server.py"\n', "")
-    )
-    with pytest.raises(stackfacts.StackFactsError, match="process"):
+    (tmp_path / "demo" / "stack.toml").write_text(source.replace(old, new))
+    with pytest.raises(stackfacts.StackFactsError, match=named):
         stackfacts.all_stacks(tmp_path)
 
 
