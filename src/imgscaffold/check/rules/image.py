@@ -15,7 +15,6 @@ __all__ = ["PACKAGE_LIST_DIR", "ImageFacts", "ImageRule"]
 PACKAGE_LIST_DIR = "/usr/share/image-packages"
 
 _OCI = "org.opencontainers.image."
-_OCI_KEYS = OCI_LABEL_KEYS
 
 
 @dataclass
@@ -165,7 +164,7 @@ class ImageLabels(ImageRule):
 
     def check_image(self, facts: ImageFacts) -> list[Finding]:
         labels = facts.labels
-        missing = [k for k in _OCI_KEYS if not labels.get(_OCI + k)]
+        missing = [k for k in OCI_LABEL_KEYS if not labels.get(_OCI + k)]
         found = []
         if missing:
             found.append(self.on(facts, "missing or empty labels: " + ", ".join(missing)))

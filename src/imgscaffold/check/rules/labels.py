@@ -11,7 +11,6 @@ from imgscaffold.check.syntax import Dockerfile, Instruction, Stage
 
 __all__ = ["LabelsFromArgs", "LabelsLate", "OciLabels"]
 
-_OCI_KEYS = OCI_LABEL_KEYS
 _PER_BUILD_KEYS = ("created", "revision", "version")
 
 
@@ -38,7 +37,7 @@ class OciLabels(DockerfileRule):
     def check_dockerfile(self, repo: Repository, dockerfile: Dockerfile) -> list[Finding]:
         assert dockerfile.final is not None
         labels = _labels(dockerfile, dockerfile.final)
-        missing = [k for k in _OCI_KEYS if f"org.opencontainers.image.{k}" not in labels]
+        missing = [k for k in OCI_LABEL_KEYS if f"org.opencontainers.image.{k}" not in labels]
         if not missing:
             return []
         line = next(iter(labels.values()))[1].line if labels else dockerfile.final.line
